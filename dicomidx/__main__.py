@@ -1,0 +1,3 @@
+from dicomidx.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The command line: one module per command group, the console, and the error boundary."""
