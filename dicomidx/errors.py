@@ -8,7 +8,10 @@
     ├── AzureServiceError         Azure answered with an error           exit 6
     │   └── PermissionDeniedError the caller lacks a role                exit 6
     ├── UnreachableError          a service could not be reached         exit 7
-    └── CheckFailedError          a check ran and found a difference     exit 8
+    ├── CheckFailedError          a check ran and found a difference     exit 8
+    └── IndexingError             one message could not be indexed (worker; never exits)
+        ├── UserError             the file or the access to it: poisoned at once
+        └── ServerError           anything unexpected: retried, then poisoned
 
 The CLI boundary (`dicomidx.cli.app`) is the only place that turns these into exit codes.
 Messages never carry secrets or patient data: they name settings, resources and paths.
@@ -87,3 +90,28 @@ class UnreachableError(DicomidxError):
 
 class CheckFailedError(DicomidxError):
     exit_code = ExitCode.CHECK_FAILED
+
+
+class IndexingError(DicomidxError):
+    """Why one queue message could not be indexed, with a stable `code` (README lists them).
+
+    `error_class` is the DICOM service's: "User" errors are not retried, "Server" errors are.
+    """
+
+    error_class = "Server"
+
+    def __init__(self, code: str, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.code = code
+
+
+class UserError(IndexingError):
+    """not-part10, invalid-dicom, missing-uid, instance-exists, storage-access-denied."""
+
+    error_class = "User"
+
+
+class ServerError(IndexingError):
+    """server-error: timeouts, 5xx, anything unexpected."""
+
+    error_class = "Server"
