@@ -114,20 +114,27 @@ def _parameter_values(
             raise InputError(f"{origin}: the parameters file must be a JSON object")
         given = parameters_file.get("parameters", parameters_file)
 
-    values: dict[str, Any] = {}
     declared = template.get("parameters") or {}
+    missing = [
+        name
+        for name, declaration in declared.items()
+        if not (isinstance(given.get(name), dict) and "value" in given[name])
+        and not (isinstance(declaration, dict) and "defaultValue" in declaration)
+    ]
+    if missing:
+        raise InputError(
+            f"{origin}: {', '.join(missing)}: no value and no default",
+            hint="pass a parameters file with --parameters",
+        )
+
+    values: dict[str, Any] = {}
+    context.parameters = values  # a default may refer to the parameters before it
     for name, declaration in declared.items():
         supplied = given.get(name)
         if isinstance(supplied, dict) and "value" in supplied:
             values[name] = supplied["value"]
-        elif isinstance(declaration, dict) and "defaultValue" in declaration:
-            context.parameters = values  # a default may refer to earlier parameters
-            values[name] = evaluate(declaration["defaultValue"], context, origin=origin)
         else:
-            raise InputError(
-                f"{origin}: parameter {name!r} has no value and no default",
-                hint="pass a parameters file with --parameters",
-            )
+            values[name] = evaluate(declaration["defaultValue"], context, origin=origin)
     return values
 
 
