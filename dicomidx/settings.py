@@ -14,6 +14,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from functools import cached_property
 from pathlib import Path
 
 from dicomidx.errors import ConfigurationError
@@ -110,21 +111,22 @@ class Settings:
             hint=f"set {how}, or add them to {CONFIG_FILE_NAME}",
         )
 
-    # Derived names. Each property requires what it is built from.
+    # Derived names. Each requires what it is built from; the hot ones are computed once,
+    # since the worker and validate-events consult them for every event.
 
-    @property
+    @cached_property
     def service_path(self) -> str:
         """The folder of the file system the DICOM service owns: `AHDS/<ws>/dicom/<svc>/`."""
         self.require("workspace", "dicom_service")
         return f"AHDS/{self.workspace}/dicom/{self.dicom_service}/"
 
-    @property
+    @cached_property
     def subject_prefix(self) -> str:
         """The event subject every file under the service path begins with."""
         self.require("file_system")
         return f"/blobServices/default/containers/{self.file_system}/blobs/{self.service_path}"
 
-    @property
+    @cached_property
     def service_host(self) -> str:
         self.require("workspace", "dicom_service")
         return f"{self.workspace}-{self.dicom_service}.{DICOM_HOST_SUFFIX}"
@@ -133,7 +135,7 @@ class Settings:
     def service_url(self) -> str:
         return f"https://{self.service_host}"
 
-    @property
+    @cached_property
     def self_write_tag_prefix(self) -> str:
         """How the client request id of the DICOM service's own writes begins."""
         return f"tag:{self.service_host},"

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from xml.etree import ElementTree as ET
 
+import orjson
 from rich.table import Table
 from rich.text import Text
 
 from dicomidx.cli.console import stdout
 from dicomidx.events.expectations import Expectation, meets_any
-from dicomidx.events.outcome import Outcome, Verdict
+from dicomidx.events.outcome import OUTCOME_OF, Outcome, Reason, Verdict
 
 _STYLE = {
     Outcome.ACCEPTED: "green",
@@ -25,22 +25,32 @@ _STYLE = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+class Result(NamedTuple):
     source: str
     verdict: Verdict
 
     def as_json(self) -> dict[str, Any]:
-        event = self.verdict.event
+        reason, detail, event = self.verdict
+        if event is None:
+            return {
+                "source": self.source,
+                "id": None,
+                "type": None,
+                "subject": None,
+                "api": None,
+                "outcome": OUTCOME_OF[reason].value,
+                "reason": reason.value,
+                "detail": detail,
+            }
         return {
             "source": self.source,
-            "id": event.id if event else None,
-            "type": event.type if event else None,
-            "subject": event.subject if event else None,
-            "api": event.api if event else None,
-            "outcome": self.verdict.outcome.value,
-            "reason": self.verdict.reason.value,
-            "detail": self.verdict.detail,
+            "id": event.id,
+            "type": event.type,
+            "subject": event.subject,
+            "api": event.data.get("api"),
+            "outcome": OUTCOME_OF[reason],  # enums: orjson writes their values
+            "reason": reason,
+            "detail": detail,
         }
 
 
@@ -48,7 +58,7 @@ class Result:
 class Report:
     total: int = 0
     unmet: int = 0
-    counts: Counter[tuple[Outcome, str]] = field(default_factory=Counter)
+    counts: Counter[Reason] = field(default_factory=Counter)
 
 
 def render(
@@ -63,8 +73,10 @@ def render(
 
     def tally(result: Result) -> bool:  # counts one result; True when it met expectations
         report.total += 1
-        report.counts[(result.verdict.outcome, result.verdict.reason.value)] += 1
-        met = not expectations or meets_any(result.verdict, expectations)
+        report.counts[result.verdict.reason] += 1
+        if not expectations:
+            return True
+        met = meets_any(result.verdict, expectations)
         report.unmet += not met
         return met
 
@@ -81,15 +93,25 @@ def render(
 
 
 def _write_json(results: Iterable[Result], tally: Callable[[Result], bool]) -> None:
-    # Streamed, so that a million events never sit in memory as one document.
-    write = sys.stdout.write
-    separator = "[\n  "
+    # Streamed in chunks of encoded bytes, so that a million events never sit in memory as one
+    # document and the writes do not dominate the run. One event per line, for grep.
+    sys.stdout.flush()
+    out = sys.stdout.buffer
+    dumps = orjson.dumps
+    chunk: list[bytes] = []
+    written = False
     for result in results:
         tally(result)
-        write(separator)
-        write(json.dumps(result.as_json(), ensure_ascii=False))
-        separator = ",\n  "
-    write("[]\n" if separator.startswith("[") else "\n]\n")
+        chunk.append(dumps(result.as_json()))
+        if len(chunk) >= 1000:
+            out.write((b",\n  " if written else b"[\n  ") + b",\n  ".join(chunk))
+            written = True
+            chunk.clear()
+    if chunk:
+        out.write((b",\n  " if written else b"[\n  ") + b",\n  ".join(chunk))
+        written = True
+    out.write(b"\n]\n" if written else b"[]\n")
+    out.flush()
 
 
 def _print_rows(rows: list[tuple[Result, bool]], *, show_expectation: bool) -> None:
@@ -120,8 +142,11 @@ def _print_counts(report: Report) -> None:
     table.add_column("outcome")
     table.add_column("reason")
     table.add_column("events", justify="right")
-    for (outcome, reason), count in sorted(report.counts.items()):
-        table.add_row(Text(outcome.value, style=_STYLE[outcome]), Text(reason), str(count))
+    rows = sorted(
+        (OUTCOME_OF[reason].value, reason.value, count) for reason, count in report.counts.items()
+    )
+    for outcome, reason, count in rows:
+        table.add_row(Text(outcome, style=_STYLE[Outcome(outcome)]), Text(reason), str(count))
     stdout.print(table)
 
 

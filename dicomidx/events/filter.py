@@ -130,15 +130,18 @@ class AdvancedFilter:
     operator_type: str
     key: str
     values: tuple[Any, ...] = ()
-    # Filter values in the form the tests compare: lower-case strings, floats, bools.
+    # Filter values in the form the tests compare (lower-case strings, floats, bools), and
+    # the key split once: both are used for every event.
     _compiled: tuple[Any, ...] = field(default=(), init=False, repr=False, compare=False)
+    _key_parts: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         compiled = tuple(_compile_value(self.operator_type, value) for value in self.values)
         object.__setattr__(self, "_compiled", compiled)
+        object.__setattr__(self, "_key_parts", tuple(self.key.split(".")))
 
     def matches(self, envelope: Mapping[str, Any], *, on_arrays: bool) -> bool:
-        value = lookup(envelope, self.key)
+        value = _lookup_parts(envelope, self._key_parts)
         if self.operator_type == "IsNullOrUndefined":
             return value is _MISSING or value is None
         if self.operator_type == "IsNotNull":
@@ -154,7 +157,12 @@ class AdvancedFilter:
             items = (value,)
 
         test = _TESTS[self.operator_type]
-        hit = any(test(item, wanted) for item in items for wanted in self._compiled)
+        hit = False
+        for item in items:
+            for wanted in self._compiled:
+                if test(item, wanted):
+                    hit = True
+                    break
         return not hit if self.operator_type in NEGATED_OPERATORS else hit
 
     def describe(self) -> str:
@@ -335,9 +343,13 @@ def filter_from_json(document: object, *, origin: str = "filter") -> EventFilter
 
 def lookup(envelope: Mapping[str, Any], key: str) -> Any:
     """The value at a dotted key (`data.clientRequestId`), or _MISSING."""
+    return _lookup_parts(envelope, key.split("."))
+
+
+def _lookup_parts(envelope: Mapping[str, Any], parts: Sequence[str]) -> Any:
     node: Any = envelope
-    for part in key.split("."):
-        if not isinstance(node, Mapping):
+    for part in parts:
+        if not isinstance(node, dict):
             return _MISSING
         if part in node:
             node = node[part]

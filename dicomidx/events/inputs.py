@@ -1,15 +1,18 @@
 """Read events for validate-events: JSON files, JSON Lines, or raw queue message bodies.
 
 Every item read yields exactly one `Located` result, in input order, naming where it came
-from (`file:line` for lines, `file[index]` for arrays, `file` for a single object).
+from (`file:line` for lines, `file[index]` for arrays, `file` for a single object). JSON Lines
+and message files are streamed line by line as bytes, so a large file never sits in memory
+and a line that is not UTF-8 is one `not-json` result rather than an unreadable file.
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import BinaryIO, NamedTuple
 
 from dicomidx.errors import InputError
 from dicomidx.events.decode import decode_message, parse_event, parse_json
@@ -18,10 +21,10 @@ from dicomidx.events.outcome import Verdict
 
 STDIN = "-"
 _LINE_SUFFIXES = (".jsonl", ".ndjson")
+_DOCUMENT_SUFFIXES = (".json",)
 
 
-@dataclass(frozen=True, slots=True)
-class Located:
+class Located(NamedTuple):
     source: str
     item: StorageEvent | Verdict
 
@@ -29,46 +32,55 @@ class Located:
 def read_inputs(paths: Iterable[str], *, messages: bool = False) -> Iterator[Located]:
     """Yield every event or decoding verdict from the given files, in order."""
     for path in paths:
-        name, text = _read_text(path)
+        name = "<stdin>" if path == STDIN else path
+        suffix = Path(path).suffix.lower()
         if messages:
-            yield from _message_lines(name, text)
-        elif Path(path).suffix.lower() in _LINE_SUFFIXES:
-            yield from _json_lines(name, text)
+            with _open(path) as stream:
+                yield from _message_lines(name, stream)
+        elif suffix in _LINE_SUFFIXES:
+            with _open(path) as stream:
+                yield from _json_lines(name, stream)
         else:
-            yield from _json_document(name, text)
+            with _open(path) as stream:
+                data = _read_all(name, stream)
+            yield from _json_document(name, data, sniff=suffix not in _DOCUMENT_SUFFIXES)
 
 
-def _read_text(path: str) -> tuple[str, str]:
+def _open(path: str) -> AbstractContextManager[BinaryIO]:
     if path == STDIN:
-        return "<stdin>", sys.stdin.read()
-
+        return nullcontext(sys.stdin.buffer)  # read, never closed
     try:
-        return path, Path(path).read_text(encoding="utf-8")
+        return open(path, "rb")
     except FileNotFoundError as error:
         raise InputError(f"{path}: no such file") from error
     except IsADirectoryError as error:
         raise InputError(f"{path}: is a folder; name the files inside it") from error
-    except UnicodeDecodeError as error:
-        raise InputError(f"{path}: not UTF-8 text ({error.reason})") from error
     except OSError as error:
         raise InputError(f"{path}: cannot be read ({error.strerror})") from error
 
 
-def _message_lines(name: str, text: str) -> Iterator[Located]:
-    for number, line in _numbered_lines(text):
+def _read_all(name: str, stream: BinaryIO) -> bytes:
+    try:
+        return stream.read()
+    except OSError as error:
+        raise InputError(f"{name}: cannot be read ({error.strerror})") from error
+
+
+def _message_lines(name: str, stream: BinaryIO) -> Iterator[Located]:
+    for number, line in _numbered_lines(stream):
         yield Located(f"{name}:{number}", decode_message(line))
 
 
-def _json_lines(name: str, text: str) -> Iterator[Located]:
-    for number, line in _numbered_lines(text):
+def _json_lines(name: str, stream: BinaryIO | Iterable[bytes]) -> Iterator[Located]:
+    for number, line in _numbered_lines(stream):
         value = parse_json(line)
         item = value if isinstance(value, Verdict) else parse_event(value)
         yield Located(f"{name}:{number}", item)
 
 
-def _json_document(name: str, text: str) -> Iterator[Located]:
-    """A JSON file holds one event or an array; anything else may still be JSON Lines."""
-    value = parse_json(text)
+def _json_document(name: str, data: bytes, *, sniff: bool) -> Iterator[Located]:
+    """A JSON file holds one event or an array; with `sniff`, it may be JSON Lines too."""
+    value = parse_json(data)
     if isinstance(value, list):
         for index, element in enumerate(value):
             yield Located(f"{name}[{index}]", parse_event(element))
@@ -78,17 +90,18 @@ def _json_document(name: str, text: str) -> Iterator[Located]:
         return
 
     # Not one JSON document: when its first line is JSON on its own, read it as JSON Lines.
-    first = next((line for _, line in _numbered_lines(text)), "")
-    if first and not isinstance(parse_json(first), Verdict):
-        yield from _json_lines(name, text)
+    lines = data.split(b"\n")
+    first = next((line for _, line in _numbered_lines(lines)), b"")
+    if sniff and first and not isinstance(parse_json(first), Verdict):
+        yield from _json_lines(name, lines)
     else:
         yield Located(name, value)
 
 
-def _numbered_lines(text: str) -> Iterator[tuple[int, str]]:
-    # Split on newlines only: JSON text may hold U+2028 and other characters that
+def _numbered_lines(lines: Iterable[bytes]) -> Iterator[tuple[int, bytes]]:
+    # Lines end at b"\n" only: JSON text may hold U+2028 and other characters that
     # str.splitlines() would treat as line ends.
-    for number, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
+    for number, line in enumerate(lines, start=1):
+        line = line.rstrip(b"\r\n")
         if line.strip():
             yield number, line

@@ -9,7 +9,7 @@ below that), it is not the service's own write, and a created file has content.
 from __future__ import annotations
 
 from dicomidx.events.filter import EventFilter
-from dicomidx.events.model import BLOB_CREATED, SUPPORTED_TYPES, StorageEvent
+from dicomidx.events.model import BLOB_CREATED, SUPPORTED_TYPES, StorageEvent, split_subject
 from dicomidx.events.outcome import Reason, Verdict
 from dicomidx.settings import Settings
 
@@ -27,13 +27,14 @@ def accept(event: StorageEvent, settings: Settings) -> Verdict:
             event,
         )
 
-    container, path = event.container, event.path
-    if container is None or path is None:
+    parts = split_subject(event.subject)
+    if parts is None:
         return Verdict(
             Reason.OTHER_FILE_SYSTEM,
             "the subject does not name a blob (/blobServices/default/containers/<fs>/blobs/...)",
             event,
         )
+    container, path = parts
     if container != settings.file_system:
         return Verdict(
             Reason.OTHER_FILE_SYSTEM,
@@ -56,18 +57,17 @@ def accept(event: StorageEvent, settings: Settings) -> Verdict:
             event,
         )
 
+    api = event.api
     if event.type == BLOB_CREATED:
-        if event.api in UNCOMMITTED_APIS and not event.content_length:
+        if api in UNCOMMITTED_APIS and not event.content_length:
             return Verdict(
                 Reason.UNCOMMITTED,
-                f"{event.api} with no content: the file is not committed yet; its "
+                f"{api} with no content: the file is not committed yet; its "
                 "FlushWithClose or SftpCommit event follows",
                 event,
             )
-        return Verdict(Reason.INDEX, f"index the file ({event.api or 'unknown api'})", event)
-    return Verdict(
-        Reason.REMOVE, f"remove the file from the index ({event.api or 'unknown api'})", event
-    )
+        return Verdict(Reason.INDEX, f"index the file ({api or 'unknown api'})", event)
+    return Verdict(Reason.REMOVE, f"remove the file from the index ({api or 'unknown api'})", event)
 
 
 def decide(
