@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 
 from dicomidx import __version__
-from dicomidx.cli import validate
+from dicomidx.cli import demo, index, validate
+from dicomidx.cli import run as run_command
 from dicomidx.cli.console import stderr
 from dicomidx.errors import DicomidxError, ExitCode
 
@@ -35,6 +36,9 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("validate-events", epilog=EXIT_CODES_HELP)(validate.validate_events)
+app.command("run", epilog=EXIT_CODES_HELP)(run_command.run)
+app.add_typer(index.app, name="index", epilog=EXIT_CODES_HELP)
+app.command("demo", epilog=EXIT_CODES_HELP)(demo.demo)
 
 _debug = False
 

@@ -32,8 +32,16 @@ FIELDS = (
     "reason",
     "error_class",
     "code",
-    "duration_ms",
     "bytes_read",
+    "duration_ms",
+    # records about the run
+    "queue",
+    "messages",
+    "indexed",
+    "removed",
+    "skipped",
+    "retried",
+    "poisoned",
 )
 
 logger = logging.getLogger(__name__)

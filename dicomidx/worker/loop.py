@@ -148,6 +148,7 @@ class Worker:
     def _work(self) -> None:
         while True:
             delivery = self._jobs.get()
+            started = time.monotonic()
             result = self._handle(delivery)
             self.summary.add(result)
             delivery.log.audit(
@@ -156,6 +157,7 @@ class Worker:
                 f" ({result.reason})" if result.reason else "",
                 outcome=result.disposition.value,
                 reason=result.reason or None,
+                duration_ms=round((time.monotonic() - started) * 1000),
             )
             self._done.put(delivery)
 
