@@ -82,14 +82,6 @@ class InstanceHeader:
     """How many bytes of the blob were fetched in total."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Parsed:
-    file_meta: Dataset
-    dataset: Dataset
-    truncated_at: int | None
-    """Where the header ends short of the pixel data, if it does."""
-
-
 def read_header(read: RangeReader, *, size: int | None = None) -> InstanceHeader:
     """Read the header of the Part 10 file behind `read`, up to its pixel data.
 
@@ -102,14 +94,10 @@ def read_header(read: RangeReader, *, size: int | None = None) -> InstanceHeader
     blob = RangedBlob(read, size=size)
     _require_part10(blob)
 
-    parsed = _parse_or_reject(blob)
-    if parsed.truncated_at is not None:
-        raise UserError(
-            "invalid-dicom", f"the header is cut off: the file ends at byte {parsed.truncated_at}"
-        )
+    file_meta, dataset = _parse_or_reject(blob)
 
-    values = _Values(parsed.dataset)
-    meta = _Values(parsed.file_meta)
+    values = _Values(dataset)
+    meta = _Values(file_meta)
     return InstanceHeader(
         study_uid=values.required("StudyInstanceUID"),
         series_uid=values.required("SeriesInstanceUID"),
@@ -144,52 +132,64 @@ def _require_part10(blob: RangedBlob) -> None:
         raise UserError("not-part10", "no file meta group (0002,xxxx) after the DICM prefix")
 
 
-def _parse_or_reject(blob: RangedBlob) -> _Parsed:
-    """Parse with pydicom; its failures become `invalid-dicom`, the reader's own come out."""
+def _parse_or_reject(blob: RangedBlob) -> tuple[Dataset, Dataset]:
+    """The file meta group and the dataset; a failure of `read` itself comes out unchanged."""
+    parse = _HeaderParse(blob)
     failure: Exception | None = None
     try:
-        parsed = _parse(blob)
+        file_meta, dataset = parse.run()
     except Exception as error:  # pydicom reports malformed input with many exception types
         failure = error
 
     blob.raise_reader_error()
+    if parse.cut_off():
+        message = f"the header is cut off: the file ends at byte {blob.end()}"
+        raise UserError("invalid-dicom", message) from failure
     if failure is not None:
-        raise UserError(
-            "invalid-dicom", f"the header cannot be parsed ({type(failure).__name__})"
-        ) from failure
-    return parsed
+        message = f"the header cannot be parsed ({_type_name(failure)})"
+        raise UserError("invalid-dicom", message) from failure
+    return file_meta, dataset
 
 
-def _parse(blob: RangedBlob) -> _Parsed:
-    from pydicom.filereader import read_dataset
-    from pydicom.uid import DeflatedExplicitVRLittleEndian
+class _HeaderParse:
+    """One pass of pydicom over the blob, up to the pixel data, and how far it got."""
 
-    blob.seek(_DATASET_START)
-    file_meta = read_dataset(
-        cast(BinaryIO, blob), is_implicit_VR=False, is_little_endian=True, stop_when=_after_meta
-    )
-    transfer_syntax = _Values(file_meta).text("TransferSyntaxUID")
+    def __init__(self, blob: RangedBlob) -> None:
+        self._blob = blob
+        self._stream: ParseStream = blob
+        self._stop = _PixelDataStop()
 
-    stream: ParseStream = blob
-    if transfer_syntax == DeflatedExplicitVRLittleEndian:
-        stream = InflatedStream(blob, start=blob.tell())
-    implicit_vr, little_endian = _encoding(transfer_syntax, stream)
+    def run(self) -> tuple[Dataset, Dataset]:
+        from pydicom.filereader import read_dataset
+        from pydicom.uid import DeflatedExplicitVRLittleEndian
 
-    pixel_data = _PixelDataStop()
-    dataset = read_dataset(
-        cast(BinaryIO, stream),
-        implicit_vr,
-        little_endian,
-        stop_when=pixel_data,
-        defer_size=_LONGEST_VALUE,
-        specific_tags=list(_TAGS.values()),
-    )
+        self._blob.seek(_DATASET_START)
+        file_meta = read_dataset(
+            cast(BinaryIO, self._blob), False, True, stop_when=_outside_file_meta
+        )
+        transfer_syntax = _Values(file_meta).text("TransferSyntaxUID")
 
-    truncated = stream.ran_past_end and not pixel_data.reached
-    return _Parsed(file_meta, dataset, truncated_at=stream.end() if truncated else None)
+        if transfer_syntax == DeflatedExplicitVRLittleEndian:
+            self._stream = InflatedStream(self._blob, start=self._blob.tell())
+        implicit_vr, little_endian = _encoding(transfer_syntax, self._stream)
+
+        dataset = read_dataset(
+            cast(BinaryIO, self._stream),
+            implicit_vr,
+            little_endian,
+            stop_when=self._stop,
+            defer_size=_LONGEST_VALUE,
+            specific_tags=list(_TAGS.values()),
+        )
+        return file_meta, dataset
+
+    def cut_off(self) -> bool:
+        """Whether the file ended inside the header, short of the pixel data."""
+        ran_past_end = self._blob.ran_past_end or self._stream.ran_past_end
+        return ran_past_end and not self._stop.reached
 
 
-def _after_meta(tag: int, vr: str | None, length: int) -> bool:
+def _outside_file_meta(tag: int, vr: str | None, length: int) -> bool:
     return tag >> 16 != 0x0002
 
 
@@ -202,6 +202,15 @@ class _PixelDataStop:
     def __call__(self, tag: int, vr: str | None, length: int) -> bool:
         self.reached = tag in _PIXEL_DATA_TAGS
         return self.reached
+
+
+def _type_name(error: Exception) -> str:
+    kind = type(error)
+    return (
+        kind.__qualname__
+        if kind.__module__ == "builtins"
+        else f"{kind.__module__}.{kind.__qualname__}"
+    )
 
 
 def _encoding(transfer_syntax: str | None, stream: ParseStream) -> tuple[bool, bool]:

@@ -124,6 +124,8 @@ class RangedBlob(ParseStream):
             window_end += len(chunk)
 
     def _fetch(self, offset: int, length: int) -> bytes:
+        if self.reader_error is not None:  # pydicom went on after a failed read
+            raise self.reader_error
         try:
             chunk = bytes(self._read(offset, length))
         except BaseException as error:
