@@ -2,8 +2,8 @@
 
 The blob is parsed from its start by pydicom over a `RangedBlob`, which fetches a window that
 grows as pydicom reads on. Parsing stops at the first Pixel Data element (also Float and
-Double Float Pixel Data), and pydicom only seeks past the values of every element not asked
-for, so a 200 MB multi-frame file costs one 64 KiB read.
+Double Float Pixel Data), and pydicom seeks past the value of every element not asked for
+rather than reading it, so a 200 MB multi-frame file costs one 64 KiB read.
 
 Values are decoded here from their raw bytes rather than by pydicom's converters, which
 validate and log a bad value together with the value itself: patient data must stay out of
@@ -165,7 +165,10 @@ class _HeaderParse:
 
         self._blob.seek(_DATASET_START)
         file_meta = read_dataset(
-            cast(BinaryIO, self._blob), False, True, stop_when=_outside_file_meta
+            cast(BinaryIO, self._blob),
+            is_implicit_VR=False,
+            is_little_endian=True,
+            stop_when=_outside_file_meta,
         )
         transfer_syntax = _Values(file_meta).text("TransferSyntaxUID")
 
@@ -205,12 +208,8 @@ class _PixelDataStop:
 
 
 def _type_name(error: Exception) -> str:
-    kind = type(error)
-    return (
-        kind.__qualname__
-        if kind.__module__ == "builtins"
-        else f"{kind.__module__}.{kind.__qualname__}"
-    )
+    module, name = type(error).__module__, type(error).__qualname__
+    return name if module == "builtins" else f"{module}.{name}"
 
 
 def _encoding(transfer_syntax: str | None, stream: ParseStream) -> tuple[bool, bool]:

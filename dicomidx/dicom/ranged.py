@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import io
 import zlib
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 
 RangeReader = Callable[[int, int], bytes]
-"""`read(offset, length)`: the blob's bytes there; shorter only at the end of the blob."""
+"""`read(offset, length)`: the blob's bytes there; fewer only at the end, none past it."""
 
 FIRST_FETCH = 64 * 1024
 LARGEST_FETCH = 8 * 1024 * 1024
 _INFLATE_STEP = 64 * 1024
 
 
-class ParseStream:
+class ParseStream(ABC):
     """The file-like protocol pydicom reads through (read, seek, tell) over `bytes_at`.
 
     pydicom accepts a short read of a value without complaint, so the stream watches for it:
@@ -34,12 +35,13 @@ class ParseStream:
         self._stopped_at_end = False
         self.ran_past_end = False
 
+    @abstractmethod
     def bytes_at(self, position: int, length: int) -> bytes:
-        raise NotImplementedError
+        """Up to `length` bytes from `position`, without moving the read position."""
 
+    @abstractmethod
     def end(self) -> int | None:
         """Where the bytes end, once known."""
-        raise NotImplementedError
 
     def tell(self) -> int:
         return self._position
