@@ -21,7 +21,6 @@ from urllib.parse import urlsplit
 from azure.core.exceptions import (
     ClientAuthenticationError,
     HttpResponseError,
-    ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
 )
@@ -41,6 +40,7 @@ log = logging.getLogger(__name__)
 
 _LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 _WRONG_SUBSCRIPTION_CODES = ("SubscriptionNotFound", "InvalidAuthenticationTokenTenant")
+_CONTAINER_MISSING_CODES = ("SubscriptionNotFound", "ResourceGroupNotFound")
 
 
 class Progress(Protocol):
@@ -204,13 +204,14 @@ class RawResponse:
 
 
 def read_or_none(call: Callable[[], Any]) -> Any:
-    """A GET's JSON body, or None when ARM answers 404."""
+    """A GET's JSON body, or None when the resource is not there.
+
+    A 404 for the subscription or resource group itself is an error, not an absent resource.
+    """
     try:
         return call()
-    except ResourceNotFoundError:
-        return None
     except HttpResponseError as error:
-        if error.status_code == 404:
+        if error.status_code == 404 and error_code(error) not in _CONTAINER_MISSING_CODES:
             return None
         raise
 
