@@ -63,11 +63,23 @@ def filter_from_template(
             f"{origin}: expected one {EVENT_SUBSCRIPTION_TYPE} resource, found {len(subscriptions)}"
         )
 
-    context = TemplateContext()
-    context.parameters = _parameter_values(template, parameters_file, context, origin=origin)
-    context.variables = _LazyVariables(template.get("variables") or {}, context, origin)
+    context = template_context(template, parameters_file, origin=origin)
     properties = subscriptions[0].get("properties") or {}
     return dict(evaluate(properties.get("filter") or {}, context, origin=origin))
+
+
+def template_context(
+    template: dict[str, Any],
+    parameters_file: object | None,
+    *,
+    context: TemplateContext | None = None,
+    origin: str = "template",
+) -> TemplateContext:
+    """A context holding the template's parameter values and its variables, for `evaluate`."""
+    context = context or TemplateContext()
+    context.parameters = _parameter_values(template, parameters_file, context, origin=origin)
+    context.variables = _LazyVariables(template.get("variables") or {}, context, origin)
+    return context
 
 
 def evaluate(value: Any, context: TemplateContext, *, origin: str = "template") -> Any:
