@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from dicomidx import __version__
-from dicomidx.cli import demo, index, validate
+from dicomidx.cli import demo, index, poison, validate
 from dicomidx.cli import run as run_command
 from dicomidx.cli.console import stderr
 from dicomidx.cli.setup import setup_app
@@ -40,6 +40,7 @@ app = typer.Typer(
 app.command("validate-events", epilog=EXIT_CODES_HELP)(validate.validate_events)
 app.command("run", epilog=EXIT_CODES_HELP)(run_command.run)
 app.add_typer(index.app, name="index", epilog=EXIT_CODES_HELP)
+app.add_typer(poison.app, name="poison", epilog=EXIT_CODES_HELP)
 app.command("demo", epilog=EXIT_CODES_HELP)(demo.demo)
 app.add_typer(setup_app, name="setup", epilog=EXIT_CODES_HELP)
 app.command("status", epilog=EXIT_CODES_HELP)(status)

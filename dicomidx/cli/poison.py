@@ -1,0 +1,310 @@
+"""`dicomidx poison inspect`, `replay` and `purge`: the whole poison queue, and why each failed.
+
+Every command reads the whole `<queue>-poison` (see `dicomidx.poison.sweep`), matches the
+worker's failure records from the index, applies the filters, then shows, moves or deletes.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from dicomidx.cli import options
+from dicomidx.cli.console import OutputFormat, note, warn
+from dicomidx.cli.run import ConnectionString
+from dicomidx.errors import UsageError
+from dicomidx.settings import Settings
+
+app = typer.Typer(
+    help="Inspect, replay and purge the poison queue <queue>-poison.",
+    no_args_is_help=True,
+    rich_markup_mode=None,
+)
+
+_FILTERS = "Filters (all given must hold)"
+
+
+def _filter(*names: str, text: str, **extra: Any) -> Any:
+    return typer.Option(*names, help=text, rich_help_panel=_FILTERS, show_default=False, **extra)
+
+
+Reasons = Annotated[list[str] | None, _filter("--reason", text="Failure code or derived reason.")]
+ErrorClasses = Annotated[
+    list[str] | None, _filter("--error-class", text="User, Server, or none (no failure record).")
+]
+Types = Annotated[list[str] | None, _filter("--type", text="Event type, such as BlobCreated.")]
+PathGlob = Annotated[
+    str | None, _filter("--path", text="Shell glob over the path ('*' crosses /).")
+]
+OlderThan = Annotated[
+    str | None, _filter("--older-than", text="Poisoned before: 30m, 2h, 7d, 1h30m, or ISO time.")
+]
+NewerThan = Annotated[
+    str | None, _filter("--newer-than", text="Poisoned after: 30m, 2h, 7d, 1h30m, or ISO time.")
+]
+MessageIds = Annotated[
+    list[str] | None, _filter("--message-id", text="Poison message id; repeatable.")
+]
+Limit = Annotated[int | None, _filter("--limit", text="At most this many messages.", min=1)]
+Hold = Annotated[
+    int | None,
+    typer.Option(
+        "--visibility-timeout",
+        min=1,
+        show_default=False,
+        help="Seconds the read hides each message (the longest a message stays hidden if "
+        "dicomidx dies) [default: from the queue length, at least 30].",
+    ),
+]
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
+
+
+@app.command("inspect")
+def inspect(
+    reason: Reasons = None,
+    error_class: ErrorClasses = None,
+    type: Types = None,
+    path: PathGlob = None,
+    older_than: OlderThan = None,
+    newer_than: NewerThan = None,
+    message_id: MessageIds = None,
+    limit: Limit = None,
+    visibility_timeout: Hold = None,
+    output: options.Output = OutputFormat.TABLE,
+    connection_string: ConnectionString = None,
+    queue: options.Queue = None,
+    storage_account: options.StorageAccount = None,
+    file_system: options.FileSystem = None,
+    workspace: options.Workspace = None,
+    dicom_service: options.DicomService = None,
+    index: options.Index = None,
+    config: options.Config = None,
+) -> int:
+    """Show every poison message and why it failed, grouped by reason.
+
+    Reads the whole queue, not only the 32 a peek shows; each message's dequeue count on the
+    queue goes up by one (the count shown is the one before this read).
+    """
+    settings = options.settings_from(
+        config, queue=queue, storage_account=storage_account, file_system=file_system,
+        workspace=workspace, dicom_service=dicom_service, index=index,
+    )  # fmt: skip
+    selection = _selection(
+        reason, error_class, type, path, older_than, newer_than, message_id, limit
+    )
+
+    with _session(settings, connection_string, visibility_timeout) as session:
+        messages = selection.apply(session.read())
+
+    from dicomidx.cli.poison_report import render_messages
+
+    render_messages(messages, queue=settings.poison_queue, output=output)
+    return 0
+
+
+@contextmanager
+def _session(settings: Settings, connection_string: str | None, hold: int | None) -> Iterator[Any]:
+    """A poison session on the configured account, with the index's failure records."""
+    from dicomidx.index import SqliteIndex
+    from dicomidx.poison.session import poison_session
+
+    poison = _access(settings, connection_string).queue_client(settings.poison_queue)
+    store = SqliteIndex(settings.index) if Path(settings.index).is_file() else None
+    if store is None:
+        warn(f"no index at {settings.index!r}: no failure records to match")
+    try:
+        with poison_session(settings, poison, store, hold=hold) as session:
+            yield session
+    finally:
+        if store is not None:
+            store.close()
+
+
+def _access(settings: Settings, connection_string: str | None) -> Any:
+    from dicomidx.cloud.data_plane import StorageAccess
+
+    return StorageAccess(connection_string, settings.storage_account)
+
+
+def _confirm(action: str, *, yes: bool) -> bool:
+    """Ask on the terminal; without one, refuse unless --yes was given."""
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"not going to {action} without --yes: there is no terminal to confirm on",
+            hint="look with --dry-run first, then pass --yes",
+        )
+    confirmed = typer.confirm(f"{action[0].upper()}{action[1:]}?", default=False, err=True)
+    if not confirmed:
+        note("cancelled: nothing changed")
+    return confirmed
+
+
+@app.command("replay")
+def replay(
+    reason: Reasons = None,
+    error_class: ErrorClasses = None,
+    type: Types = None,
+    path: PathGlob = None,
+    older_than: OlderThan = None,
+    newer_than: NewerThan = None,
+    message_id: MessageIds = None,
+    limit: Limit = None,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    rate: Annotated[
+        float | None,
+        typer.Option(min=0.01, show_default=False, help="Send at most this many messages/s."),
+    ] = None,
+    visibility_timeout: Hold = None,
+    output: options.Output = OutputFormat.TABLE,
+    connection_string: ConnectionString = None,
+    queue: options.Queue = None,
+    storage_account: options.StorageAccount = None,
+    file_system: options.FileSystem = None,
+    workspace: options.Workspace = None,
+    dicom_service: options.DicomService = None,
+    index: options.Index = None,
+    config: options.Config = None,
+) -> int:
+    """Move poison messages back to the main queue: send the original body, then delete.
+
+    An interruption can leave a message on both queues, never on neither. Messages carrying
+    the same event are sent once; their twins are deleted after that send.
+    """
+    from dicomidx.poison.session import group_twins
+
+    settings = options.settings_from(
+        config, queue=queue, storage_account=storage_account, file_system=file_system,
+        workspace=workspace, dicom_service=dicom_service, index=index,
+    )  # fmt: skip
+    selection = _selection(
+        reason, error_class, type, path, older_than, newer_than, message_id, limit
+    )
+
+    with _session(settings, connection_string, visibility_timeout) as session:
+        main = session.main_queue(_access(settings, connection_string))
+        groups = group_twins(selection.apply(session.read()))
+        session.release(keep=[m for g in groups for m in g.messages])
+        total = sum(len(group.messages) for group in groups)
+        if dry_run or not groups:
+            return _dry_run("replay", groups, settings, output)
+        if not _confirm(f"replay {total} messages to {settings.queue}", yes=yes):
+            return 0
+
+        from dicomidx.cli.poison_report import MoveProgress
+
+        with MoveProgress("replay", total) as progress:
+            counts = session.replay(main, groups, rate=rate, progress=progress)
+    return _summary(counts.as_json(), groups, settings, output)
+
+
+@app.command("purge")
+def purge(
+    reason: Reasons = None,
+    error_class: ErrorClasses = None,
+    type: Types = None,
+    path: PathGlob = None,
+    older_than: OlderThan = None,
+    newer_than: NewerThan = None,
+    message_id: MessageIds = None,
+    limit: Limit = None,
+    dry_run: DryRun = False,
+    yes: Yes = False,
+    visibility_timeout: Hold = None,
+    output: options.Output = OutputFormat.TABLE,
+    connection_string: ConnectionString = None,
+    queue: options.Queue = None,
+    storage_account: options.StorageAccount = None,
+    file_system: options.FileSystem = None,
+    workspace: options.Workspace = None,
+    dicom_service: options.DicomService = None,
+    index: options.Index = None,
+    config: options.Config = None,
+) -> int:
+    """Delete poison messages for good (their failure records stay in the index)."""
+    from dicomidx.poison.session import Group
+
+    settings = options.settings_from(
+        config, queue=queue, storage_account=storage_account, file_system=file_system,
+        workspace=workspace, dicom_service=dicom_service, index=index,
+    )  # fmt: skip
+    selection = _selection(
+        reason, error_class, type, path, older_than, newer_than, message_id, limit
+    )
+
+    with _session(settings, connection_string, visibility_timeout) as session:
+        chosen = selection.apply(session.read())
+        session.release(keep=chosen)
+        groups = [Group(message) for message in chosen]
+        if dry_run or not chosen:
+            return _dry_run("purge", groups, settings, output)
+        if not _confirm(f"delete {len(chosen)} messages from {settings.poison_queue}", yes=yes):
+            return 0
+
+        from dicomidx.cli.poison_report import MoveProgress
+
+        with MoveProgress("purge", len(chosen)) as progress:
+            counts = session.purge(chosen, progress=progress)
+    return _summary(counts.as_json(), groups, settings, output)
+
+
+def _selection(
+    reasons: list[str] | None,
+    error_classes: list[str] | None,
+    types: list[str] | None,
+    path: str | None,
+    older_than: str | None,
+    newer_than: str | None,
+    message_ids: list[str] | None,
+    limit: int | None,
+) -> Any:
+    from dicomidx.poison.filters import Selection
+
+    return Selection.from_flags(
+        reasons=reasons or (), error_classes=error_classes or (), types=types or (), path=path,
+        older_than=older_than, newer_than=newer_than, message_ids=message_ids or (), limit=limit,
+    )  # fmt: skip
+
+
+def _dry_run(action: str, groups: list[Any], settings: Settings, output: OutputFormat) -> int:
+    """What the command would do: the same summary, counted as if done, and nothing changed."""
+    counts: dict[str, Any] = {"matched": sum(len(group.messages) for group in groups)}
+    if action == "replay":
+        counts["replayed"] = len(groups)
+        counts["deduplicated"] = counts["matched"] - len(groups)
+    else:
+        counts["purged"] = counts["matched"]
+    if output is OutputFormat.TABLE and groups:
+        from dicomidx.cli.poison_report import render_plan
+
+        render_plan(action, groups, queue=settings.poison_queue)
+    return _summary(counts, groups, settings, output, dry_run=True)
+
+
+def _summary(
+    counts: dict[str, Any],
+    groups: list[Any],
+    settings: Settings,
+    output: OutputFormat,
+    *,
+    dry_run: bool = False,
+) -> int:
+    from dicomidx.cli.poison_report import plan_json, render_counts
+
+    summary = {
+        "dry_run": dry_run,
+        "queue": settings.queue,
+        "poison_queue": settings.poison_queue,
+        **counts,
+        "messages": plan_json(groups),
+    }
+    render_counts(summary, output)
+    return 0
