@@ -335,9 +335,11 @@ class FakeArm:
     # Resource types.
 
     def _provider(self, namespace: str, *, register: bool) -> Any:
-        if register:
-            self.providers[namespace] = "Registered"
         state = self.providers.get(namespace, "NotRegistered")
+        if register:
+            state = self.providers[namespace] = "Registering"
+        elif state == "Registering":
+            self.providers[namespace] = "Registered"  # seen once while it registers
         return 200, {"namespace": namespace, "registrationState": state}, {}
 
     def _require_provider(self, namespace: str, method: str) -> None:
@@ -425,7 +427,8 @@ class FakeArm:
             return 200, None, {}
         if method == "PATCH":
             stored = self._existing(path)
-            stored.update({k: v for k, v in (body or {}).items() if k in ("identity", "tags")})
+            patch = json.loads(json.dumps(body or {}))
+            stored.update({k: v for k, v in patch.items() if k in ("identity", "tags")})
             _fill_identity(stored)
             return self._accepted(path)
 

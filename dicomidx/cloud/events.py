@@ -22,7 +22,14 @@ from dicomidx.cloud.arm import (
     read_or_none,
     wait_until,
 )
-from dicomidx.cloud.facts import SYSTEM, Facts, Identity, choose_identity, identities
+from dicomidx.cloud.facts import (
+    PROVIDER_API_VERSION,
+    SYSTEM,
+    Facts,
+    Identity,
+    choose_identity,
+    identities,
+)
 from dicomidx.cloud.roles import (
     RoleOptions,
     ensure_assignment,
@@ -30,6 +37,7 @@ from dicomidx.cloud.roles import (
     topic_identity,
     wait_until_visible,
 )
+from dicomidx.errors import AzureServiceError
 from dicomidx.events.filter import recommended_filter
 from dicomidx.provision.desired import (
     default_system_topic_name,
@@ -59,10 +67,12 @@ def plan_events(session: ArmSession, facts: Facts, options: RoleOptions) -> Step
     account = facts.account()
     topic = facts.topic()
     resources: list[ResourcePlan] = []
+    if not facts.provider_registered(PROVIDER):
+        resources.append(_provider_registration(session))
 
     if topic is None:
         identity = Identity(options.topic_identity or SYSTEM, None)
-        resources += _new_topic(session, account, identity)
+        resources += _new_topic(session, account, identity, options)
         current_subscription = None
         group, topic_name = session.resource_group, default_system_topic_name(settings)
     else:
@@ -91,7 +101,9 @@ def apply_events(session: ArmSession, facts: Facts, options: RoleOptions, plan: 
     for resource in plan.resources:
         if not resource.writes:
             continue
-        if resource.kind == "system topic":
+        if resource.kind == "resource provider":
+            _register_provider(session, facts)
+        elif resource.kind == "system topic":
             _write_topic(session, resource)
             facts.forget()
         elif resource.kind == "role assignment":
@@ -100,8 +112,45 @@ def apply_events(session: ArmSession, facts: Facts, options: RoleOptions, plan: 
             _write_subscription(session, resource)
 
 
+def _provider_registration(session: ArmSession) -> ResourcePlan:
+    return ResourcePlan(
+        STEP,
+        "resource provider",
+        PROVIDER,
+        f"/subscriptions/{session.subscription}/providers/{PROVIDER}",
+        Action.CREATE,
+        (Change("registrationState", "NotRegistered", "Registered"),),
+        note="registered for the subscription",
+    )
+
+
+def _register_provider(session: ArmSession, facts: Facts) -> None:
+    needs = f"{PROVIDER}/register/action (Contributor) on /subscriptions/{session.subscription}"
+    with arm_errors(f"registering the {PROVIDER} resource provider", needs=needs):
+        session.send(
+            "POST",
+            f"/subscriptions/{session.subscription}/providers/{PROVIDER}/register",
+            api_version=PROVIDER_API_VERSION,
+        )
+
+        def registered() -> bool:
+            facts.forget()
+            return facts.provider_registered(PROVIDER)
+
+        if not wait_until(
+            registered,
+            what=f"{PROVIDER} is registered",
+            policy=session.wait,
+            progress=session.progress,
+        ):
+            raise AzureServiceError(
+                f"{PROVIDER} is still registering; run setup again in a few minutes"
+            )
+    session.progress.done(f"resource provider {PROVIDER}: registered")
+
+
 def _new_topic(
-    session: ArmSession, account: dict[str, Any], identity: Identity
+    session: ArmSession, account: dict[str, Any], identity: Identity, options: RoleOptions
 ) -> list[ResourcePlan]:
     settings = session.settings
     name = default_system_topic_name(settings)
@@ -116,7 +165,7 @@ def _new_topic(
         desired=desired,
         payload=TopicTarget(session.resource_group, name, desired),
     )
-    return [topic, _pending_sender(session)]
+    return [topic, _pending_sender(session, options)]
 
 
 def _reused_topic(
@@ -147,20 +196,19 @@ def _reused_topic(
         note="reused; gets an identity to deliver with",
         payload=TopicTarget(group, name, patch),
     )
-    return identity, [plan, _pending_sender(session)]
+    return identity, [plan, _pending_sender(session, options)]
 
 
-def _pending_sender(session: ArmSession) -> ResourcePlan:
-    settings = session.settings
-    scope = settings.queue_id(settings.queue)
+def _pending_sender(session: ArmSession, options: RoleOptions) -> ResourcePlan:
+    """The sender role of a topic identity that does not exist yet: its principal is unknown."""
+    sender = topic_assignment(session.settings, "(new)", scope=options.scope)
     return ResourcePlan(
         STEP,
         "role assignment",
-        f"Storage Queue Data Message Sender for the system topic identity on queue "
-        f"{settings.queue}",
-        f"{scope}/providers/Microsoft.Authorization/roleAssignments/(new)",
+        f"{sender.role.label} for the {sender.holder} on {sender.scope_label}",
+        f"{sender.scope}/providers/Microsoft.Authorization/roleAssignments/(new)",
         Action.CREATE,
-        (Change("scope", ABSENT, scope),),
+        (Change("scope", ABSENT, sender.scope),),
         note=_SENDER_PENDING,
     )
 
@@ -249,9 +297,8 @@ def _warnings(facts: Facts, account: dict[str, Any], identity: Identity) -> list
     if not facts.provider_registered(PROVIDER):
         warnings.append(
             f"the {PROVIDER} resource provider is not registered in subscription "
-            f"{facts.session.subscription}: setup registers it on first use, which needs "
-            "permission for Microsoft.EventGrid/register/action (az provider register "
-            f"--namespace {PROVIDER})"
+            f"{facts.session.subscription}: setup registers it, which needs permission for "
+            f"{PROVIDER}/register/action (or run: az provider register --namespace {PROVIDER})"
         )
     return warnings
 
