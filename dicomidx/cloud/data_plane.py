@@ -23,8 +23,9 @@ CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 # the queue, so a failing read should give up within seconds and let the message come back.
 _CLIENT_OPTIONS: dict[str, Any] = {
     "retry_total": 2,
-    "initial_backoff": 0.5,
-    "increment_base": 2,
+    "initial_backoff": 0.2,
+    "increment_base": 1.2,
+    "random_jitter_range": 0.2,
     "connection_timeout": 10,
     "read_timeout": 60,
 }

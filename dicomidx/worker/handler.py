@@ -26,7 +26,7 @@ from dicomidx.dicom.header import InstanceHeader, read_header
 from dicomidx.errors import IndexingError, ServerError, UserError
 from dicomidx.events.decode import decode_message
 from dicomidx.events.model import StorageEvent
-from dicomidx.events.outcome import Outcome, Reason
+from dicomidx.events.outcome import Outcome, Reason, Verdict
 from dicomidx.events.rules import accept
 from dicomidx.index.store import Change, IndexStore, Instance, is_newer
 from dicomidx.settings import Settings
@@ -59,12 +59,18 @@ class Handler:
         self.store = store
         self.files = files
 
-    def handle(self, body: str, log: MessageLog) -> Result:
+    @staticmethod
+    def decode(body: str, log: MessageLog) -> StorageEvent | Verdict:
+        """Decode a body, and put the event's identifiers on every later log record."""
         decoded = decode_message(body)
+        if isinstance(decoded, StorageEvent):
+            log.event_id, log.path, log.event_type = decoded.id, decoded.path, decoded.type
+        return decoded
+
+    def handle(self, decoded: StorageEvent | Verdict, log: MessageLog) -> Result:
         if not isinstance(decoded, StorageEvent):
             return Result(Disposition.SKIPPED, decoded.reason.value, decoded.detail)
 
-        log.event_id, log.path, log.event_type = decoded.id, decoded.path, decoded.type
         verdict = accept(decoded, self.settings)
         if verdict.outcome is not Outcome.ACCEPTED:
             return Result(Disposition.SKIPPED, verdict.reason.value, verdict.detail)

@@ -163,9 +163,10 @@ class Worker:
 
     def _handle(self, delivery: Delivery) -> Result:
         log = delivery.log
-        log.audit("index-storage started")
         try:
-            result = self.handler.handle(delivery.body, log)
+            decoded = self.handler.decode(delivery.body, log)
+            log.audit("index-storage started")
+            result = self.handler.handle(decoded, log)
         except IndexingError as error:
             failure: IndexingError = error
         except Exception as error:

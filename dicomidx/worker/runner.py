@@ -61,7 +61,11 @@ def run_worker(
 
     handler = Handler(settings, store, files)
     settler = Settler(queue, poison, store, policy)
-    return Worker(queue, handler, settler, options, stop=stop).run()
+    try:
+        return Worker(queue, handler, settler, options, stop=stop).run()
+    finally:
+        for client in (queue, poison, files):
+            client.close()
 
 
 def _check(call: Callable[[], Any], what: str) -> None:
