@@ -43,7 +43,10 @@ STEP_NEEDS = {
 DryRun = Annotated[
     bool, typer.Option("--dry-run", help="Show the plan and change nothing (no write call).")
 ]
-Yes = Annotated[bool, typer.Option("--yes", "-y", help="Apply without asking.")]
+Yes = Annotated[
+    bool,
+    typer.Option("--yes", "-y", help="Apply without asking (only `setup` with no step asks)."),
+]
 
 setup_app = typer.Typer(
     invoke_without_command=True,
@@ -80,7 +83,7 @@ def run_steps(
 
     planned = provisioning.plan(session, steps, role_options)
     apply = planned.writes and not dry_run and _confirmed(yes, asks=len(steps) > 1)
-    render(planned, output, status=False, extra={"dryRun": dry_run, "applied": apply})
+    render(planned, output, status=False, extra={"dryRun": dry_run, "applying": apply})
     if not apply:
         note("dry run: nothing was changed" if dry_run else "nothing to change")
         return 0

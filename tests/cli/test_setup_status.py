@@ -60,10 +60,10 @@ def test_setup_with_yes_applies_the_plan_and_a_second_run_changes_nothing(
     assert run(["setup", "--yes", "--output", "json"]) == ExitCode.OK
     second = json_output(capsys)
 
-    assert first["applied"] is True
+    assert first["applying"] is True
     assert writes > 0
     assert len(arm.writes()) == writes
-    assert second["applied"] is False
+    assert second["applying"] is False
     assert {r["action"] for r in second["resources"]} == {"unchanged"}  # type: ignore[union-attr,index]
 
 
