@@ -79,7 +79,7 @@ def _show(
 
     settings = options.settings_from(config, index=index)
     for name in ("study_date_from", "study_date_to"):
-        value = filters[name]
+        value = filters.get(name)
         if value is not None:
             filters[name] = normalize_date(value, flag="--" + name.replace("_", "-"))
     if not Path(settings.index).is_file():

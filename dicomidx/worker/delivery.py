@@ -190,9 +190,8 @@ class Settler:
             # cannot be reached: it comes back, and its repeat changes nothing.
             delivery.log.diagnostic(
                 logging.WARNING,
-                "cannot %s the message (%s %s); it will be delivered again",
+                "cannot %s the message (%s); it will be delivered again",
                 what,
-                type(error).__name__,
-                error_code(error) or "",
+                error_code(error) or type(error).__name__,
             )
             return None
