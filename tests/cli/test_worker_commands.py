@@ -207,3 +207,45 @@ def test_a_worker_waits_while_azurite_is_down_and_resumes_without_losing_an_even
     finally:
         bed.close()
         emulator.close()
+
+
+def test_help_imports_neither_the_azure_sdk_nor_pydicom() -> None:
+    probe = (
+        "import sys\n"
+        "from dicomidx.cli.app import run\n"
+        "for argv in (['--help'], ['run', '--help'], ['index', '--help'], ['demo', '--help']):\n"
+        "    assert run(argv) == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('azure', 'pydicom'))))\n"
+    )
+
+    completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.splitlines()[-1] == "[]"
+
+
+@pytest.mark.slow
+def test_demo_indexes_the_samples_and_poisons_each_broken_file_with_its_code(
+    tmp_path: Path,
+) -> None:
+    index = tmp_path / "demo.sqlite"
+
+    demo = subprocess.run(
+        [sys.executable, "-m", "dicomidx", "demo", "--index", str(index)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+    assert demo.returncode == 0, demo.stderr
+    store = SqliteIndex(index)
+    instances, failures = store.instances(), store.failures()
+    store.close()
+    assert len(instances) == 10
+    assert sorted(f.code for f in failures) == [
+        "instance-exists",
+        "invalid-dicom",
+        "missing-uid",
+        "not-part10",
+    ]
+    assert "4 messages in the poison queue" in demo.stdout
