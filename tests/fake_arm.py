@@ -307,7 +307,9 @@ class FakeArm:
         if provider:
             return self._provider(provider.group(1), register=bool(provider.group(2)))
         if lower.endswith("/providers/microsoft.eventgrid/systemtopics") and method == "GET":
-            return self._list("microsoft.eventgrid/systemtopics")
+            return self._list(
+                "microsoft.eventgrid/systemtopics", within=lower.split("/providers/")[0]
+            )
         if lower.endswith("/providers/" + ROLE_ASSIGNMENT) and method == "GET":
             return self._list_assignments(path, query)
         if f"/providers/{ROLE_ASSIGNMENT}/" in lower:
@@ -350,8 +352,12 @@ class FakeArm:
                 f"The subscription is not registered to use namespace '{namespace}'.",
             )
 
-    def _list(self, kind: str) -> Any:
-        found = [r for r in self.resources.values() if str(r.get("type", "")).lower() == kind]
+    def _list(self, kind: str, *, within: str = "") -> Any:
+        found = [
+            r
+            for r in self.resources.values()
+            if str(r.get("type", "")).lower() == kind and r["id"].lower().startswith(within)
+        ]
         return 200, {"value": found}, {}
 
     def _queue(self, method: str, path: str, body: Any) -> Any:

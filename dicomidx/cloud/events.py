@@ -67,7 +67,7 @@ def plan_events(session: ArmSession, facts: Facts, options: RoleOptions) -> Step
     account = facts.account()
     topic = facts.topic()
     resources: list[ResourcePlan] = []
-    if not facts.provider_registered(PROVIDER):
+    if facts.provider_registered(PROVIDER) is False:
         resources.append(_provider_registration(session))
 
     if topic is None:
@@ -135,7 +135,7 @@ def _register_provider(session: ArmSession, facts: Facts) -> None:
 
         def registered() -> bool:
             facts.forget()
-            return facts.provider_registered(PROVIDER)
+            return facts.provider_registered(PROVIDER) is True
 
         if not wait_until(
             registered,
@@ -294,7 +294,13 @@ def _warnings(facts: Facts, account: dict[str, Any], identity: Identity) -> list
             "identity: Event Grid can reach a firewalled queue only with the topic's "
             "system-assigned identity (and trusted services allowed), so events will be dropped"
         )
-    if not facts.provider_registered(PROVIDER):
+    registered = facts.provider_registered(PROVIDER)
+    if registered is None:
+        warnings.append(
+            f"could not read whether {PROVIDER} is registered in subscription "
+            f"{facts.session.subscription} (that needs Reader on the subscription)"
+        )
+    elif not registered:
         warnings.append(
             f"the {PROVIDER} resource provider is not registered in subscription "
             f"{facts.session.subscription}: setup registers it, which needs permission for "

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from azure.core.exceptions import HttpResponseError
+
 from dicomidx.cloud.arm import ArmSession, arm_errors, raw_json, read_or_none
 from dicomidx.errors import ConfigurationError, UsageError
 from dicomidx.provision.desired import DICOM_API_VERSION
@@ -120,23 +122,34 @@ class Facts:
         return dict(self._cached("account", read))
 
     def topic(self) -> dict[str, Any] | None:
-        """The storage account's system topic (there is at most one), wherever it lives."""
+        """The storage account's system topic (there is at most one), wherever it lives.
+
+        Without read access to the whole subscription, only the account's resource group is
+        searched.
+        """
         session = self.session
         account_id = session.settings.storage_account_id.lower()
+        topics = session.eventgrid.system_topics
 
         def read() -> Any:
             with arm_errors(
                 "listing Event Grid system topics",
-                needs=f"Reader on /subscriptions/{session.subscription}",
+                needs=f"Reader on resource group {session.resource_group}",
             ):
-                for topic in session.eventgrid.system_topics.list_by_subscription(
-                    **session.call_options
-                ):
+                try:
+                    found = list(topics.list_by_subscription(**session.call_options))
+                except HttpResponseError as error:
+                    if error.status_code != 403:
+                        raise
+                    found = list(
+                        topics.list_by_resource_group(
+                            session.resource_group, **session.call_options
+                        )
+                    )
+                for topic in found:
                     if str(topic.source or "").lower() == account_id:
                         group = str(topic.id).split("/")[4]
-                        return session.eventgrid.system_topics.get(
-                            group, topic.name, cls=raw_json, **session.call_options
-                        )
+                        return topics.get(group, topic.name, cls=raw_json, **session.call_options)
             return None
 
         topic = self._cached("topic", read)
@@ -168,16 +181,24 @@ class Facts:
 
         return dict(self._cached("service", read))
 
-    def provider_registered(self, namespace: str) -> bool:
+    def provider_registered(self, namespace: str) -> bool | None:
+        """Whether the subscription has the provider registered; None when not allowed to read."""
         session = self.session
 
         def read() -> Any:
             with arm_errors(f"reading the {namespace} resource provider"):
-                return session.send(
-                    "GET",
-                    f"/subscriptions/{session.subscription}/providers/{namespace}",
-                    api_version=PROVIDER_API_VERSION,
-                ).body
+                try:
+                    return session.send(
+                        "GET",
+                        f"/subscriptions/{session.subscription}/providers/{namespace}",
+                        api_version=PROVIDER_API_VERSION,
+                    ).body
+                except HttpResponseError as error:
+                    if error.status_code == 403:
+                        return None
+                    raise
 
         provider = self._cached(f"provider:{namespace}", read)
+        if provider is None:
+            return None
         return str(provider.get("registrationState", "")).lower() == "registered"

@@ -70,6 +70,20 @@ def test_the_accounts_topic_owned_by_another_feature_is_reused_and_its_subscript
     assert sender_principals(arm) == [principal_for(topic_id)]
 
 
+def test_without_subscription_wide_read_the_topic_is_looked_for_in_the_resource_group(
+    session: ArmSession, arm: FakeArm, settings: Settings
+) -> None:
+    topic_id = f"{settings.resource_group_id}/providers/Microsoft.EventGrid/systemTopics/mine"
+    arm.add_system_topic(topic_id, source=settings.storage_account_id, identity=None)
+    arm.deny.append(("GET", f"/subscriptions/{settings.subscription}/providers/"))  # all of it
+
+    planned = plan(session, ["events"], DEFAULTS)
+
+    [topic] = [r for r in planned.resources if r.kind == "system topic"]
+    assert (topic.name, topic.action) == ("mine", Action.UPDATE)
+    assert any("could not read whether Microsoft.EventGrid" in w for w in planned.warnings)
+
+
 def test_a_reused_topic_without_identity_gets_one_before_its_sender_role(
     session: ArmSession, arm: FakeArm, settings: Settings
 ) -> None:
