@@ -82,10 +82,12 @@ def run_steps(
     session = connect(settings, cloud, arm_endpoint)
 
     planned = provisioning.plan(session, steps, role_options)
-    apply = planned.writes and not dry_run and _confirmed(yes, asks=len(steps) > 1)
-    render(planned, output, status=False, extra={"dryRun": dry_run, "applying": apply})
-    if not apply:
-        note("dry run: nothing was changed" if dry_run else "nothing to change")
+    render(planned, output, status=False, extra={"dryRun": dry_run})
+    if not planned.writes or dry_run:
+        note("dry run: nothing was changed" if planned.writes else "nothing to change")
+        return 0
+    if not _confirmed(yes, asks=len(steps) > 1):
+        note("not applied: nothing was changed")
         return 0
 
     provisioning.apply(session, steps, role_options)

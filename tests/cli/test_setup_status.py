@@ -7,6 +7,7 @@ DICOMIDX_ARM_ENDPOINT.
 
 from __future__ import annotations
 
+import io
 import json
 import subprocess
 import sys
@@ -17,7 +18,7 @@ import pytest
 from dicomidx.cli.app import run
 from dicomidx.errors import ExitCode
 from dicomidx.settings import Settings
-from tests.fake_arm import IDENTITY_HEADER, FakeArm
+from tests.fake_arm import IDENTITY_HEADER, TOKEN, FakeArm
 
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 SETTINGS = Settings(
@@ -46,6 +47,13 @@ def arm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeArm]:
     fake.stop()
 
 
+class Terminal(io.StringIO):
+    """Standard input that says it is a terminal, with the operator's answers typed in."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def json_output(capsys: pytest.CaptureFixture[str]) -> dict[str, object]:
     return dict(json.loads(capsys.readouterr().out))
 
@@ -60,11 +68,36 @@ def test_setup_with_yes_applies_the_plan_and_a_second_run_changes_nothing(
     assert run(["setup", "--yes", "--output", "json"]) == ExitCode.OK
     second = json_output(capsys)
 
-    assert first["applying"] is True
+    assert first["dryRun"] is False
     assert writes > 0
     assert len(arm.writes()) == writes
-    assert second["applying"] is False
     assert {r["action"] for r in second["resources"]} == {"unchanged"}  # type: ignore[union-attr,index]
+
+
+def test_setup_reports_its_progress_on_stderr_and_never_prints_the_token(
+    arm: FakeArm, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(["setup", "--yes"])
+
+    captured = capsys.readouterr()
+    assert "✓ queue storage-events-poison: created" in captured.err
+    assert "event subscription dicom-contosows-dicomsvc: created" in captured.err
+    assert "DICOM service contosows/dicomsvc: update succeeded" in captured.err
+    assert TOKEN not in captured.out + captured.err
+
+
+def test_setup_asks_on_a_terminal_and_a_no_changes_nothing(
+    arm: FakeArm, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("sys.stdin", Terminal("n\n"))
+
+    code = run(["setup"])
+
+    captured = capsys.readouterr()
+    assert code == ExitCode.OK
+    assert "Apply this plan?" in captured.err
+    assert "not applied: nothing was changed" in captured.err
+    assert arm.writes() == []
 
 
 def test_setup_refuses_to_ask_without_a_terminal_and_changes_nothing(
