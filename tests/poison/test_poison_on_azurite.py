@@ -45,14 +45,20 @@ def run_json(bed: StorageBed, capsys: pytest.CaptureFixture[str], *args: str) ->
     return json.loads(captured.out)
 
 
-def bodies(bed: StorageBed, queue: Any) -> Counter[str]:
-    """Every body on a queue (each held a minute while read, so that none is read twice)."""
+def bodies(bed: StorageBed, queue: Any, *, give_back: bool = False) -> Counter[str]:
+    """Every body on a queue: each held a minute while read, so that none is read twice,
+    and made visible again at the end when `give_back`."""
     found: Counter[str] = Counter()
+    held: list[Any] = []
     while True:
         page = list(queue.receive_messages(max_messages=32, visibility_timeout=60))
         if not page:
-            return found
+            break
         found.update(str(message.content) for message in page)
+        held.extend(page)
+    for message in held if give_back else ():
+        queue.update_message(message, visibility_timeout=0)
+    return found
 
 
 def peeked(queue: Any) -> Counter[str]:
