@@ -93,12 +93,12 @@ class Handler:
         except (HttpResponseError, ServiceRequestError, ServiceResponseError) as error:
             raise storage_error(error, f"reading {path!r}") from error
         finally:
+            log.bytes_read = reader.bytes_read
             log.diagnostic(
                 logging.DEBUG,
-                "read %d bytes of the file in %d ranged reads",
+                "read %d bytes in %d ranged reads",
                 reader.bytes_read,
                 reader.requests,
-                bytes_read=reader.bytes_read,
             )
 
         instance = to_instance(header, event, reader)

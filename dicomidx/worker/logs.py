@@ -57,6 +57,7 @@ class MessageLog:
     event_id: str | None = None
     path: str | None = None
     event_type: str | None = None
+    bytes_read: int | None = None
 
     def fields(self, log_type: str, **more: Any) -> dict[str, Any]:
         return {
@@ -68,6 +69,7 @@ class MessageLog:
             "path": self.path,
             "event_type": self.event_type,
             "dequeue_count": self.dequeue_count,
+            "bytes_read": self.bytes_read,
             **more,
         }
 

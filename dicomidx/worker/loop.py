@@ -87,21 +87,34 @@ class Worker:
 
         next_poll = 0.0
         while not self.stop.is_set():
-            self._collect(wait=0)
             self._renew_due()
-            if len(self._in_flight) < self.options.concurrency and time.monotonic() >= next_poll:
-                received = self._receive(self.options.concurrency - len(self._in_flight))
+            room = self._room()
+            if room and time.monotonic() >= next_poll:
+                received = self._receive(room)
                 if received:
                     self._backoff.reset()
                     continue
                 if received is not None and self.options.drain and self._drained():
                     break
                 next_poll = time.monotonic() + self._backoff.next()
-            self._collect(wait=max(0.0, min(next_poll - time.monotonic(), 0.5)))
+
+            # Sleep until a message finishes, or the next poll is due when there is room.
+            wait = min(next_poll - time.monotonic(), 0.5) if room else 0.5
+            self._collect(wait=max(wait, 0.005))
 
         self._finish()
         logger.info("worker stopped", extra=worker_fields(**self.summary.as_json()))
         return self.summary
+
+    def _room(self) -> int:
+        """How many to receive now: keep up to a batch waiting beside the busy threads.
+
+        Receiving only as many as there are idle threads would cost a round trip per handful
+        of messages; a waiting batch is renewed like the rest, and released at shutdown.
+        """
+        if self._jobs.qsize() >= self.options.concurrency:
+            return 0
+        return max(0, self.options.concurrency + MAX_BATCH - len(self._in_flight))
 
     def _receive(self, room: int) -> list[Delivery] | None:
         """Up to `room` messages (one request), or None when the queue cannot be reached."""
@@ -210,7 +223,15 @@ class Worker:
                 self.settler.renew(delivery, timeout)
 
     def _finish(self) -> None:
-        """Let in-flight messages finish within the grace period; release the rest."""
+        """Release messages not yet started; let the others finish within the grace period."""
+        while True:
+            try:
+                waiting = self._jobs.get_nowait()
+            except queue.Empty:
+                break
+            self.settler.release(waiting)
+            self._in_flight.pop(waiting.message_id, None)
+
         deadline = time.monotonic() + self.options.shutdown_grace
         while self._in_flight and time.monotonic() < deadline:
             self._renew_due()
