@@ -5,6 +5,7 @@ Nothing here imports the Azure SDK at import time; `connect` does, when a comman
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated, Any
@@ -98,7 +99,7 @@ def render(plan: Plan, output: OutputFormat, *, status: bool, extra: dict[str, A
 
     table = Table(show_lines=True)
     for column in ("step", "resource", "name", "state" if status else "action", "changes"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for resource in plan.resources:
         verdict = resource.state.value if status else resource.action.value
         changes = "\n".join(
@@ -113,5 +114,7 @@ def render(plan: Plan, output: OutputFormat, *, status: bool, extra: dict[str, A
 
 
 def _short(value: Any) -> str:
-    text = "-" if value is None else str(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+    """A value as JSON would say it (`true`, `["a"]`), strings bare, nothing for absent."""
+    if value is None:
+        return "-"
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
