@@ -33,24 +33,37 @@ def _filter(*names: str, text: str, **extra: Any) -> Any:
     return typer.Option(*names, help=text, rich_help_panel=_FILTERS, show_default=False, **extra)
 
 
-Reasons = Annotated[list[str] | None, _filter("--reason", text="Failure code or derived reason.")]
-ErrorClasses = Annotated[
-    list[str] | None, _filter("--error-class", text="User, Server, or none (no failure record).")
+Reasons = Annotated[
+    list[str] | None, _filter("--reason", metavar="CODE", text="Failure code or derived reason.")
 ]
-Types = Annotated[list[str] | None, _filter("--type", text="Event type, such as BlobCreated.")]
+ErrorClasses = Annotated[
+    list[str] | None,
+    _filter("--error-class", metavar="CLASS", text="User, Server, or none (no failure record)."),
+]
+Types = Annotated[
+    list[str] | None, _filter("--type", metavar="TYPE", text="Event type, such as BlobCreated.")
+]
 PathGlob = Annotated[
-    str | None, _filter("--path", text="Shell glob over the path ('*' crosses /).")
+    str | None, _filter("--path", metavar="GLOB", text="Shell glob over the path ('*' crosses /).")
 ]
 OlderThan = Annotated[
-    str | None, _filter("--older-than", text="Poisoned before: 30m, 2h, 7d, 1h30m, or ISO time.")
+    str | None,
+    _filter(
+        "--older-than", metavar="WHEN", text="Poisoned before: 30m, 2h, 7d, 1h30m, or ISO time."
+    ),
 ]
 NewerThan = Annotated[
-    str | None, _filter("--newer-than", text="Poisoned after: 30m, 2h, 7d, 1h30m, or ISO time.")
+    str | None,
+    _filter(
+        "--newer-than", metavar="WHEN", text="Poisoned after: 30m, 2h, 7d, 1h30m, or ISO time."
+    ),
 ]
 MessageIds = Annotated[
-    list[str] | None, _filter("--message-id", text="Poison message id; repeatable.")
+    list[str] | None, _filter("--message-id", metavar="ID", text="Poison message id; repeatable.")
 ]
-Limit = Annotated[int | None, _filter("--limit", text="At most this many messages.", min=1)]
+Limit = Annotated[
+    int | None, _filter("--limit", metavar="N", text="At most this many messages.", min=1)
+]
 Hold = Annotated[
     int | None,
     typer.Option(
