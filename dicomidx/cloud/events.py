@@ -165,7 +165,7 @@ def _new_topic(
         desired=desired,
         payload=TopicTarget(session.resource_group, name, desired),
     )
-    return [topic, _pending_sender(session, options)]
+    return [topic, _pending_sender(session, options, topic_id)]
 
 
 def _reused_topic(
@@ -196,12 +196,12 @@ def _reused_topic(
         note="reused; gets an identity to deliver with",
         payload=TopicTarget(group, name, patch),
     )
-    return identity, [plan, _pending_sender(session, options)]
+    return identity, [plan, _pending_sender(session, options, str(topic["id"]))]
 
 
-def _pending_sender(session: ArmSession, options: RoleOptions) -> ResourcePlan:
+def _pending_sender(session: ArmSession, options: RoleOptions, topic_id: str) -> ResourcePlan:
     """The sender role of a topic identity that does not exist yet: its principal is unknown."""
-    sender = topic_assignment(session.settings, "(new)", scope=options.scope)
+    sender = topic_assignment(session.settings, "(new)", topic_id=topic_id, scope=options.scope)
     return ResourcePlan(
         STEP,
         "role assignment",
@@ -245,7 +245,11 @@ def _grant_sender(session: ArmSession, facts: Facts, options: RoleOptions) -> No
     if identity is None:
         return
     scope = options.scope
-    assignment = topic_assignment(session.settings, str(identity.principal_id), scope=scope)
+    topic = facts.topic()
+    assert topic is not None  # an identity was found on it
+    assignment = topic_assignment(
+        session.settings, str(identity.principal_id), topic_id=str(topic["id"]), scope=scope
+    )
     planned = plan_assignment(session, assignment)
     if planned.writes and ensure_assignment(session, planned):
         wait_until_visible(session, [assignment])

@@ -65,8 +65,16 @@ def plan_roles(session: ArmSession, facts: Facts, options: RoleOptions) -> StepP
 
     warnings = []
     topic = topic_identity(facts, options)
-    if topic is not None:
-        wanted.append(topic_assignment(settings, str(topic.principal_id), scope=options.scope))
+    topic_resource = facts.topic()
+    if topic is not None and topic_resource is not None:
+        wanted.append(
+            topic_assignment(
+                settings,
+                str(topic.principal_id),
+                topic_id=str(topic_resource["id"]),
+                scope=options.scope,
+            )
+        )
     else:
         warnings.append(
             "the system topic or its identity does not exist yet: `setup events` grants "

@@ -61,6 +61,10 @@ class Assignment:
     principal_id: str
     holder: str
     subscription: str
+    # What the name is derived from besides scope and role: the principal, or for the system
+    # topic's assignment the topic's id, as templates/ must (a principal id is not known when
+    # an ARM deployment starts). Equal names keep a template deployment after setup from 409s.
+    name_seed: str | None = None
 
     @property
     def role_definition_id(self) -> str:
@@ -71,7 +75,7 @@ class Assignment:
 
     @property
     def name(self) -> str:
-        return arm_guid(self.scope, self.role_definition_id, self.principal_id)
+        return arm_guid(self.scope, self.role_definition_id, self.name_seed or self.principal_id)
 
     @property
     def scope_label(self) -> str:
@@ -123,8 +127,22 @@ def dicom_assignments(
     return assignments
 
 
+def system_topic_id(settings: Settings, topic_id: str) -> str:
+    """A system topic's id as templates/ spell it, whatever letter case ARM returned."""
+    parts = topic_id.split("/")
+    group, name = parts[4], parts[-1]
+    return (
+        f"/subscriptions/{settings.subscription}/resourceGroups/{group}/providers/"
+        f"Microsoft.EventGrid/systemTopics/{name}"
+    )
+
+
 def topic_assignment(
-    settings: Settings, principal_id: str, *, scope: RoleScope = RoleScope.QUEUE
+    settings: Settings,
+    principal_id: str,
+    *,
+    topic_id: str,
+    scope: RoleScope = RoleScope.QUEUE,
 ) -> Assignment:
     """Queue Data Message Sender for the system topic's identity, on the queue (or account)."""
     target = (
@@ -138,6 +156,7 @@ def topic_assignment(
         principal_id,
         "system topic identity",
         str(settings.subscription),
+        name_seed=system_topic_id(settings, topic_id),
     )
 
 
