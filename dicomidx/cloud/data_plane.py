@@ -8,10 +8,18 @@ first made, so that `dicomidx --help` stays fast.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from dicomidx.errors import ConfigurationError
+from dicomidx.errors import (
+    AuthenticationError,
+    AzureServiceError,
+    ConfigurationError,
+    PermissionDeniedError,
+    UnreachableError,
+)
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, ContainerClient
@@ -164,3 +172,39 @@ class BlobRangeReader:
         match = _CONTENT_RANGE.fullmatch(str(properties.content_range or ""))
         if match and match.group(3) != "*":
             self.size = int(match.group(3))
+
+
+@contextmanager
+def storage_errors(what: str, *, denied_hint: str | None = None) -> Iterator[None]:
+    """Turn Azure SDK errors of a data-plane call about `what` into the package's errors.
+
+    The one translation for commands that talk to the storage account (the worker at start,
+    the poison tools throughout), so that the same failure gets the same exit code.
+    """
+    from azure.core.exceptions import (
+        AzureError,
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+    )
+
+    try:
+        yield
+    except ResourceNotFoundError as error:
+        raise ConfigurationError(f"{what} does not exist ({error_code(error)})") from error
+    except (ClientAuthenticationError, HttpResponseError) as error:
+        status = getattr(error, "status_code", None)
+        if status == 403:
+            raise PermissionDeniedError(
+                f"{what}: access denied ({error_code(error)})",
+                status=403,
+                code=error_code(error),
+                hint=denied_hint,
+            ) from error
+        if isinstance(error, ClientAuthenticationError):
+            raise AuthenticationError(f"cannot sign in to reach {what}") from error
+        raise AzureServiceError(
+            f"{what}: HTTP {status}", status=status, code=error_code(error)
+        ) from error
+    except AzureError as error:
+        raise UnreachableError(f"cannot reach {what} ({type(error).__name__})") from error

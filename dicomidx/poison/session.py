@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from dicomidx.cloud.data_plane import storage_errors
 from dicomidx.index.store import Failure, IndexStore
 from dicomidx.poison.messages import FailureLookup, PoisonMessage, describe
-from dicomidx.poison.sweep import HeldMessage, QueueSweep, azure_errors
+from dicomidx.poison.sweep import DENIED_HINT, HeldMessage, QueueSweep
 from dicomidx.settings import Settings
 
 if TYPE_CHECKING:
@@ -111,7 +112,7 @@ class PoisonSession:
     def main_queue(self, access: StorageAccess) -> QueueClient:
         """The queue replays go to, checked to exist before anything moves."""
         queue = access.queue_client(self.settings.queue)
-        with azure_errors(f"queue {self.settings.queue!r}"):
+        with storage_errors(f"queue {self.settings.queue!r}", denied_hint=DENIED_HINT):
             queue.get_queue_properties()
         return queue
 
@@ -139,7 +140,7 @@ class PoisonSession:
                 counts.skipped += 1
             else:
                 pacer.wait()
-                with azure_errors(f"queue {queue.queue_name!r}"):
+                with storage_errors(f"queue {queue.queue_name!r}", denied_hint=DENIED_HINT):
                     queue.send_message(group.first.held.body)
                 counts.replayed += 1
                 if not self._delete(group.first):

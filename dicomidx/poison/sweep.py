@@ -18,16 +18,12 @@ import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from dicomidx.cloud.data_plane import storage_errors
 from dicomidx.errors import (
-    AuthenticationError,
-    AzureServiceError,
-    ConfigurationError,
-    PermissionDeniedError,
     UnreachableError,
 )
 
@@ -35,6 +31,7 @@ if TYPE_CHECKING:
     from azure.storage.queue import QueueClient, QueueMessage
 
 BATCH = 32
+DENIED_HINT = "reading and moving poison messages needs Storage Queue Data Contributor"
 MIN_HOLD = 30
 MAX_HOLD = 7 * 24 * 3600
 SWEEP_ATTEMPTS = 4
@@ -72,7 +69,7 @@ class QueueSweep:
         return str(self.queue.queue_name)
 
     def approximate_count(self) -> int:
-        with azure_errors(f"queue {self.name!r}"):
+        with storage_errors(f"queue {self.name!r}", denied_hint=DENIED_HINT):
             properties = self.queue.get_queue_properties()
         return int(properties.approximate_message_count or 0)
 
@@ -100,7 +97,7 @@ class QueueSweep:
 
     def delete(self, message: HeldMessage) -> bool:
         """Delete a held message; False when it is gone or another reader took it since."""
-        with azure_errors(f"queue {self.name!r}"):
+        with storage_errors(f"queue {self.name!r}", denied_hint=DENIED_HINT):
             try:
                 self.queue.delete_message(message.message_id, message.pop_receipt)
             except Exception as error:
@@ -118,7 +115,7 @@ class QueueSweep:
         if message.visible_until - time.monotonic() > hold / 3:
             return True
 
-        with azure_errors(f"queue {self.name!r}"):
+        with storage_errors(f"queue {self.name!r}", denied_hint=DENIED_HINT):
             try:
                 updated = self.queue.update_message(
                     message.message_id, pop_receipt=message.pop_receipt, visibility_timeout=hold
@@ -151,7 +148,7 @@ class QueueSweep:
 
     def _receive(self, hold: int) -> list[QueueMessage]:
         self.receives += 1
-        with azure_errors(f"queue {self.name!r}"):
+        with storage_errors(f"queue {self.name!r}", denied_hint=DENIED_HINT):
             pages = self.queue.receive_messages(
                 messages_per_page=BATCH, max_messages=BATCH, visibility_timeout=hold
             ).by_page()
@@ -172,7 +169,7 @@ class QueueSweep:
         self, call: Callable[[HeldMessage], bool], messages: Iterable[HeldMessage]
     ) -> Iterator[bool]:
         with (
-            azure_errors(f"queue {self.name!r}"),
+            storage_errors(f"queue {self.name!r}", denied_hint=DENIED_HINT),
             ThreadPoolExecutor(_RELEASE_THREADS, thread_name_prefix="dicomidx-release") as pool,
         ):
             yield from pool.map(call, messages)
@@ -201,37 +198,3 @@ def _held(message: QueueMessage, dequeue_count: int, hold: int) -> HeldMessage:
         pop_receipt=str(message.pop_receipt),
         visible_until=time.monotonic() + hold,
     )
-
-
-@contextmanager
-def azure_errors(what: str) -> Iterator[None]:
-    """Turn Azure SDK errors about `what` into the package's errors (and so exit codes)."""
-    from azure.core.exceptions import (
-        AzureError,
-        ClientAuthenticationError,
-        HttpResponseError,
-        ResourceNotFoundError,
-    )
-
-    from dicomidx.cloud.data_plane import error_code
-
-    try:
-        yield
-    except ResourceNotFoundError as error:
-        raise ConfigurationError(f"{what} does not exist ({error_code(error)})") from error
-    except (ClientAuthenticationError, HttpResponseError) as error:
-        status = getattr(error, "status_code", None)
-        if status == 403:
-            raise PermissionDeniedError(
-                f"{what}: access denied ({error_code(error)})",
-                status=403,
-                code=error_code(error),
-                hint="reading and moving poison messages needs Storage Queue Data Contributor",
-            ) from error
-        if isinstance(error, ClientAuthenticationError):
-            raise AuthenticationError(f"cannot sign in to reach {what}") from error
-        raise AzureServiceError(
-            f"{what}: HTTP {status}", status=status, code=error_code(error)
-        ) from error
-    except AzureError as error:
-        raise UnreachableError(f"cannot reach {what} ({type(error).__name__})") from error

@@ -4,24 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
-from typing import Any
 
-from azure.core.exceptions import (
-    AzureError,
-    ClientAuthenticationError,
-    HttpResponseError,
-    ResourceNotFoundError,
-)
-
-from dicomidx.cloud.data_plane import StorageAccess, error_code
-from dicomidx.errors import (
-    AuthenticationError,
-    AzureServiceError,
-    ConfigurationError,
-    PermissionDeniedError,
-    UnreachableError,
-)
+from dicomidx.cloud.data_plane import StorageAccess, storage_errors
 from dicomidx.index.store import IndexStore
 from dicomidx.settings import Settings
 from dicomidx.worker.delivery import RetryPolicy, Settler
@@ -49,8 +33,11 @@ def run_worker(
     files = access.container_client(str(settings.file_system))
 
     where = access.describe()
-    _check(queue.get_queue_properties, f"queue {settings.queue!r} in {where}")
-    _check(files.get_container_properties, f"file system {settings.file_system!r} in {where}")
+    # Fail at start, with a clear error, rather than poison every message later.
+    with storage_errors(f"queue {settings.queue!r} in {where}"):
+        queue.get_queue_properties()
+    with storage_errors(f"file system {settings.file_system!r} in {where}"):
+        files.get_container_properties()
     logger.info(
         "indexing %s from queue %s into %s",
         settings.file_system,
@@ -66,23 +53,3 @@ def run_worker(
     finally:
         for client in (queue, poison, files):
             client.close()
-
-
-def _check(call: Callable[[], Any], what: str) -> None:
-    """Fail at start, with a clear error, rather than poison every message later."""
-    try:
-        call()
-    except ResourceNotFoundError as error:
-        raise ConfigurationError(f"{what} does not exist") from error
-    except ClientAuthenticationError as error:
-        if isinstance(error, HttpResponseError) and error.status_code == 403:
-            raise PermissionDeniedError(f"{what}: access denied ({error_code(error)})") from error
-        raise AuthenticationError(f"cannot sign in to reach {what}") from error
-    except HttpResponseError as error:
-        if error.status_code == 403:
-            raise PermissionDeniedError(f"{what}: access denied ({error_code(error)})") from error
-        raise AzureServiceError(
-            f"{what}: HTTP {error.status_code}", status=error.status_code, code=error_code(error)
-        ) from error
-    except AzureError as error:
-        raise UnreachableError(f"cannot reach {what} ({type(error).__name__})") from error
