@@ -11,8 +11,11 @@ import sys
 from enum import StrEnum
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.text import Text
+
+from dicomidx.errors import UsageError
 
 stdout = Console(highlight=False, soft_wrap=False)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -39,3 +42,23 @@ def warn(message: str) -> None:
 
 def note(message: str) -> None:
     stderr.print(Text(message, style="dim"))
+
+
+def confirm(action: str, *, yes: bool) -> bool:
+    """Ask before `action` (a phrase such as "apply this plan"); --yes answers for the user.
+
+    Without a terminal there is nobody to ask, and a script that forgot --yes must not change
+    anything: that is a usage error, not a silent yes or no.
+    """
+    if yes:
+        return True
+    if not sys.stdin.isatty():
+        raise UsageError(
+            f"not going to {action} without --yes: standard input is not a terminal, "
+            "so there is no one to confirm",
+            hint="look with --dry-run first, then pass --yes",
+        )
+    if typer.confirm(f"{action[0].upper()}{action[1:]}?", default=False, err=True):
+        return True
+    note("cancelled: nothing was changed")
+    return False

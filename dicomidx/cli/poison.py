@@ -6,7 +6,6 @@ worker's failure records from the index, applies the filters, then shows, moves 
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,9 +14,8 @@ from typing import Annotated, Any
 import typer
 
 from dicomidx.cli import options
-from dicomidx.cli.console import OutputFormat, note, warn
+from dicomidx.cli.console import OutputFormat, confirm, warn
 from dicomidx.cli.run import ConnectionString
-from dicomidx.errors import UsageError
 from dicomidx.settings import Settings
 
 app = typer.Typer(
@@ -145,21 +143,6 @@ def _access(settings: Settings, connection_string: str | None) -> Any:
     return StorageAccess(connection_string, settings.storage_account)
 
 
-def _confirm(action: str, *, yes: bool) -> bool:
-    """Ask on the terminal; without one, refuse unless --yes was given."""
-    if yes:
-        return True
-    if not sys.stdin.isatty():
-        raise UsageError(
-            f"not going to {action} without --yes: there is no terminal to confirm on",
-            hint="look with --dry-run first, then pass --yes",
-        )
-    confirmed = typer.confirm(f"{action[0].upper()}{action[1:]}?", default=False, err=True)
-    if not confirmed:
-        note("cancelled: nothing changed")
-    return confirmed
-
-
 @app.command("replay")
 def replay(
     reason: Reasons = None,
@@ -209,7 +192,7 @@ def replay(
         total = sum(len(group.messages) for group in groups)
         if dry_run or not groups:
             return _dry_run("replay", groups, settings, output)
-        if not _confirm(f"replay {total} messages to {settings.queue}", yes=yes):
+        if not confirm(f"replay {total} messages to {settings.queue}", yes=yes):
             return 0
 
         from dicomidx.cli.poison_report import MoveProgress
@@ -259,7 +242,7 @@ def purge(
         groups = [Group(message) for message in chosen]
         if dry_run or not chosen:
             return _dry_run("purge", groups, settings, output)
-        if not _confirm(f"delete {len(chosen)} messages from {settings.poison_queue}", yes=yes):
+        if not confirm(f"delete {len(chosen)} messages from {settings.poison_queue}", yes=yes):
             return 0
 
         from dicomidx.cli.poison_report import MoveProgress

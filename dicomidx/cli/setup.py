@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Sequence
 from typing import Annotated
 
 import typer
 
 from dicomidx.cli import options
-from dicomidx.cli.console import OutputFormat, note
+from dicomidx.cli.console import OutputFormat, confirm, note
 from dicomidx.cli.provisioning import (
     ArmEndpoint,
     Cloud,
@@ -20,7 +19,6 @@ from dicomidx.cli.provisioning import (
     render,
 )
 from dicomidx.cloud.clouds import CloudName
-from dicomidx.errors import UsageError
 from dicomidx.provision.desired import RoleScope
 
 STEP_HELP = {
@@ -86,24 +84,13 @@ def run_steps(
     if not planned.writes or dry_run:
         note("dry run: nothing was changed" if planned.writes else "nothing to change")
         return 0
-    if not _confirmed(yes, asks=len(steps) > 1):
-        note("not applied: nothing was changed")
+    # A single step is a building block for scripts and never asks; `setup` asks.
+    if not confirm("apply this plan", yes=yes or len(steps) == 1):
         return 0
 
     provisioning.apply(session, steps, role_options)
     note("setup complete; check it with `dicomidx status`")
     return 0
-
-
-def _confirmed(yes: bool, *, asks: bool) -> bool:
-    if yes or not asks:
-        return True
-    if not sys.stdin.isatty():
-        raise UsageError(
-            "setup would change resources, and cannot ask: standard input is not a terminal",
-            hint="pass --yes to apply the plan, or --dry-run to only show it",
-        )
-    return typer.confirm("Apply this plan?", default=False, err=True)
 
 
 def _command(steps: Sequence[str], *, asks: bool) -> Callable[..., int]:

@@ -96,7 +96,7 @@ def test_setup_asks_on_a_terminal_and_a_no_changes_nothing(
     captured = capsys.readouterr()
     assert code == ExitCode.OK
     assert "Apply this plan?" in captured.err
-    assert "not applied: nothing was changed" in captured.err
+    assert "cancelled: nothing was changed" in captured.err
     assert arm.writes() == []
 
 
@@ -106,7 +106,7 @@ def test_setup_refuses_to_ask_without_a_terminal_and_changes_nothing(
     code = run(["setup"])
 
     assert code == ExitCode.USAGE
-    assert "cannot ask: standard input is not a terminal" in capsys.readouterr().err
+    assert "standard input is not a terminal" in capsys.readouterr().err
     assert arm.writes() == []
 
 

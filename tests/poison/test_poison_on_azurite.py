@@ -232,7 +232,7 @@ def test_replay_without_yes_and_without_a_terminal_refuses_and_gives_every_messa
     code = run(cli(bed, "replay", "--reason", "not-part10"))
 
     assert code == 2
-    assert "no terminal to confirm on" in capsys.readouterr().err
+    assert "standard input is not a terminal" in capsys.readouterr().err
     assert len(bodies(bed, bed.poison)) == 8
     assert bed.queued() == 0
 
