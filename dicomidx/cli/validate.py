@@ -13,7 +13,8 @@ from dicomidx.cli import event_report, options
 from dicomidx.cli.console import warn
 from dicomidx.errors import CheckFailedError, InputError
 from dicomidx.events.expectations import Expectation
-from dicomidx.events.filter import EventFilter, filter_from_json, recommended_filter
+from dicomidx.events.filter import EventFilter, recommended_filter
+from dicomidx.events.filter_json import filter_from_json
 from dicomidx.events.inputs import read_inputs
 from dicomidx.events.rules import decide
 from dicomidx.events.template import filter_from_template

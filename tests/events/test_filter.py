@@ -8,7 +8,8 @@ import pytest
 
 from dicomidx.errors import InputError
 from dicomidx.events.decode import parse_event
-from dicomidx.events.filter import AdvancedFilter, EventFilter, filter_from_json
+from dicomidx.events.filter import AdvancedFilter, EventFilter
+from dicomidx.events.filter_json import filter_from_json
 from dicomidx.events.model import StorageEvent
 from tests.events.corpus import cloud_event
 

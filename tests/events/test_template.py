@@ -10,7 +10,8 @@ import pytest
 
 from dicomidx.errors import InputError
 from dicomidx.events.decode import decode_message, parse_event
-from dicomidx.events.filter import filter_from_json, recommended_filter
+from dicomidx.events.filter import recommended_filter
+from dicomidx.events.filter_json import filter_from_json
 from dicomidx.events.rules import decide
 from dicomidx.events.template import TemplateContext, arm_guid, evaluate, filter_from_template
 from tests.events.corpus import CASES, SETTINGS, UNFILTERED
