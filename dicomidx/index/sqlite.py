@@ -27,7 +27,7 @@ from dicomidx.index.store import (
     compare_sequencers,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 30_000
 
 _SCHEMA = f"""
@@ -60,7 +60,9 @@ CREATE TABLE IF NOT EXISTS failures (
     code TEXT NOT NULL,
     message TEXT NOT NULL,
     attempts INTEGER NOT NULL,
-    failed_at TEXT NOT NULL
+    failed_at TEXT NOT NULL,
+    resolved_at TEXT,
+    resolution TEXT
 );
 CREATE INDEX IF NOT EXISTS failures_poison_message ON failures (poison_message_id);
 CREATE INDEX IF NOT EXISTS failures_body ON failures (body_sha256);
@@ -81,6 +83,8 @@ _FAILURE_COLUMNS = (
     "event_type",
     "path",
     "poison_message_id",
+    "resolved_at",
+    "resolution",
     "id",
 )
 
@@ -142,6 +146,9 @@ class SqliteIndex:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     db.execute(statement)
+            if version == 1:  # schema 2 records what became of a failure's poison message
+                db.execute("ALTER TABLE failures ADD COLUMN resolved_at TEXT")
+                db.execute("ALTER TABLE failures ADD COLUMN resolution TEXT")
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     @contextmanager
@@ -263,13 +270,22 @@ class SqliteIndex:
                 (poison_message_id, message_id),
             )
 
-    def failures(self, *, limit: int | None = None) -> list[Failure]:
+    def failures(self, *, limit: int | None = None, resolved: bool = False) -> list[Failure]:
+        where = "" if resolved else "WHERE resolved_at IS NULL "
         with self._lock:
             rows = self._db.execute(
-                f"{_SELECT_FAILURES}ORDER BY failed_at, id LIMIT ?",
+                f"{_SELECT_FAILURES}{where}ORDER BY failed_at, id LIMIT ?",
                 (-1 if limit is None else limit,),
             ).fetchall()
         return [Failure(**dict(row)) for row in rows]
+
+    def resolve_failure(self, failure_id: int, resolution: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE failures SET resolved_at = ?, resolution = ? "
+                "WHERE id = ? AND resolved_at IS NULL",
+                (now(), resolution, failure_id),
+            )
 
     def find_failure(
         self,
@@ -285,8 +301,8 @@ class SqliteIndex:
                 continue
             with self._lock:
                 row = self._db.execute(
-                    f"{_SELECT_FAILURES}WHERE {column} = ? ORDER BY failed_at DESC, id DESC "
-                    "LIMIT 1",
+                    f"{_SELECT_FAILURES}WHERE {column} = ? AND resolved_at IS NULL "
+                    "ORDER BY failed_at DESC, id DESC LIMIT 1",
                     (value,),
                 ).fetchone()
             if row is not None:

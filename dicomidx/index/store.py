@@ -108,6 +108,10 @@ class Failure:
     event_type: str | None = None
     path: str | None = None
     poison_message_id: str | None = None
+    # Set when the poison tools replayed or purged the poison message ("replayed", "purged"):
+    # the record is history then, and no longer explains a message on the poison queue.
+    resolved_at: str | None = None
+    resolution: str | None = None
     id: int | None = field(default=None, compare=False)
 
     def as_json(self) -> dict[str, object]:
@@ -137,7 +141,13 @@ class IndexStore(Protocol):
 
     def mark_poisoned(self, message_id: str, poison_message_id: str) -> None: ...
 
-    def failures(self, *, limit: int | None = None) -> list[Failure]: ...
+    def failures(self, *, limit: int | None = None, resolved: bool = False) -> list[Failure]:
+        """Failures oldest first; those already replayed or purged only with `resolved`."""
+        ...
+
+    def resolve_failure(self, failure_id: int, resolution: str) -> None:
+        """Mark a failure as dealt with, once its poison message is replayed or purged."""
+        ...
 
     def find_failure(
         self,
@@ -146,7 +156,7 @@ class IndexStore(Protocol):
         body_sha256: str | None = None,
         event_id: str | None = None,
     ) -> Failure | None:
-        """The newest failure matching the first given key (in this order)."""
+        """The newest unresolved failure matching the first given key (in this order)."""
         ...
 
     def close(self) -> None: ...

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from dicomidx.cloud.data_plane import storage_errors
-from dicomidx.index.store import Failure, IndexStore
+from dicomidx.index.store import IndexStore
 from dicomidx.poison.messages import FailureLookup, PoisonMessage, describe
 from dicomidx.poison.sweep import DENIED_HINT, HeldMessage, QueueSweep
 from dicomidx.settings import Settings
@@ -102,10 +102,12 @@ class PoisonSession:
     """The poison queue of one run, its failure records, and what the run holds."""
 
     def __init__(
-        self, settings: Settings, poison: QueueClient, failures: Iterable[Failure], hold: int | None
+        self, settings: Settings, poison: QueueClient, store: IndexStore | None, hold: int | None
     ) -> None:
         self.settings = settings
         self.sweep = QueueSweep(poison, hold=hold)
+        self.store = store
+        failures = store.failures() if store is not None else []
         self.failures = FailureLookup(failures, poison_queue=settings.poison_queue)
         self.held: dict[str, HeldMessage] = {}
 
@@ -143,9 +145,11 @@ class PoisonSession:
                 with storage_errors(f"queue {queue.queue_name!r}", denied_hint=DENIED_HINT):
                     queue.send_message(group.first.held.body)
                 counts.replayed += 1
-                if not self._delete(group.first):
+                if not self._delete(group.first, resolution="replayed"):
                     counts.duplicated += 1
-                counts.deduplicated += sum(self._delete(twin) for twin in group.twins)
+                counts.deduplicated += sum(
+                    self._delete(twin, resolution="replayed") for twin in group.twins
+                )
             counts.done += len(group.messages)
             progress(counts)
         return counts
@@ -154,7 +158,7 @@ class PoisonSession:
         """Delete messages from the poison queue."""
         counts = Counts(matched=len(messages))
         for message in messages:
-            if self._delete(message):
+            if self._delete(message, resolution="purged"):
                 counts.purged += 1
             else:
                 counts.skipped += 1
@@ -165,9 +169,15 @@ class PoisonSession:
     def close(self) -> None:
         self.release()
 
-    def _delete(self, message: PoisonMessage) -> bool:
+    def _delete(self, message: PoisonMessage, *, resolution: str) -> bool:
         deleted = self.sweep.delete(message.held)
         self.held.pop(message.message_id, None)
+
+        # The record is history now: it must not explain a later poison message with the
+        # same body (the event may fail again, elsewhere, for another reason).
+        failure = message.failure
+        if self.store is not None and failure is not None and failure.id is not None:
+            self.store.resolve_failure(failure.id, resolution)
         return deleted
 
 
@@ -176,8 +186,7 @@ def poison_session(
     settings: Settings, poison: QueueClient, store: IndexStore | None, *, hold: int | None = None
 ) -> Iterator[PoisonSession]:
     """A session that gives back every message it still holds when it ends, however it ends."""
-    failures = store.failures() if store is not None else []
-    session = PoisonSession(settings, poison, failures, hold)
+    session = PoisonSession(settings, poison, store, hold)
     try:
         yield session
     finally:

@@ -192,3 +192,49 @@ def test_two_processes_write_one_index_at_once_without_losing_or_refusing_a_chan
     store.close()
     own = {f"{name}-{n}.dcm" for name in "ab" for n in range(200) if n % 3}
     assert paths == own | {f"shared-{n}.dcm" for n in range(10)}
+
+
+def test_a_resolved_failure_is_kept_but_no_longer_found(store: SqliteIndex) -> None:
+    store.record_failure(
+        Failure(
+            message_id="m1", queue="q", poison_queue="q-poison", body_sha256="abc",
+            error_class="User", code="not-part10", message="no DICM prefix", attempts=1,
+            failed_at="2026-01-01T00:00:00.000Z", event_id="e1",
+        )
+    )  # fmt: skip
+    [recorded] = store.failures()
+    assert recorded.id is not None
+
+    store.resolve_failure(recorded.id, "replayed")
+
+    assert store.failures() == []
+    assert store.find_failure(body_sha256="abc") is None
+    [kept] = store.failures(resolved=True)
+    assert (kept.resolution, kept.code) == ("replayed", "not-part10")
+    assert kept.resolved_at is not None
+
+
+def test_an_index_of_schema_1_gains_the_resolution_columns(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = tmp_path / "old.sqlite"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE failures (id INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL"
+        " UNIQUE, poison_message_id TEXT, queue TEXT NOT NULL, poison_queue TEXT NOT NULL,"
+        " body_sha256 TEXT NOT NULL, event_id TEXT, event_type TEXT, path TEXT, error_class"
+        " TEXT NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, attempts INTEGER NOT NULL,"
+        " failed_at TEXT NOT NULL);"
+        "INSERT INTO failures (message_id, queue, poison_queue, body_sha256, error_class, code,"
+        " message, attempts, failed_at) VALUES ('m', 'q', 'q-poison', 'h', 'User',"
+        " 'missing-uid', 'x', 1, '2026-01-01T00:00:00.000Z');"
+        "PRAGMA user_version = 1;"
+    )
+    old.close()
+
+    upgraded = SqliteIndex(path)
+    try:
+        [failure] = upgraded.failures()
+        assert (failure.code, failure.resolution) == ("missing-uid", None)
+    finally:
+        upgraded.close()

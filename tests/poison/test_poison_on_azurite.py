@@ -266,3 +266,33 @@ def test_purge_deletes_exactly_the_matching_messages(
     assert made["garbage"] not in left
     assert made["outside"] not in left
     assert len(left) == 6
+
+
+def test_a_replayed_failure_record_no_longer_explains_a_later_poison_message(
+    bed: StorageBed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = poison_bed(bed)
+    run_json(bed, capsys, "replay", "--reason", "not-part10", "--yes")
+
+    # The managed service poisons the same body again; the worker's old record is history.
+    bed.poison.send_message(made["not-dicom.dcm"])
+    [again] = [
+        m for m in run_json(bed, capsys, "inspect") if m["path"] == bed.path("not-dicom.dcm")
+    ]
+
+    assert again["error_class"] is None
+    assert again["reason"] != "not-part10"
+    resolved = [f for f in bed.index().failures(resolved=True) if f.resolution]
+    assert {f.path for f in resolved} == {bed.path("not-dicom.dcm"), bed.path("fixed-later.dcm")}
+    assert {f.resolution for f in resolved} == {"replayed"}
+
+
+def test_purged_failure_records_are_kept_as_history(
+    bed: StorageBed, capsys: pytest.CaptureFixture[str]
+) -> None:
+    poison_bed(bed)
+    run_json(bed, capsys, "purge", "--error-class", "User", "--yes")
+
+    store = bed.index()
+    assert store.failures() == []
+    assert {f.resolution for f in store.failures(resolved=True)} == {"purged"}
