@@ -68,6 +68,10 @@ def _root(
     _debug = debug
     if debug:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    else:
+        # The SDK's own warnings (DefaultAzureCredential lists every credential it tried)
+        # would arrive unformatted before dicomidx's error, which says what to do instead.
+        logging.getLogger("azure").setLevel(logging.CRITICAL)
 
 
 def main() -> None:

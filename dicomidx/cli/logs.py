@@ -66,7 +66,14 @@ def configure_logging(log_format: LogFormat, *, level: int = logging.INFO) -> No
     package.handlers[:] = [handler]
     package.setLevel(level)
     package.propagate = False
-    logging.getLogger("azure").setLevel(logging.WARNING)
+
+    # The SDK's warnings (a retried request, say) go through the same handler, so that a JSON
+    # log stays JSON lines; its sign-in chatter stays out, dicomidx's own errors explain it.
+    azure = logging.getLogger("azure")
+    azure.handlers[:] = [handler]
+    azure.setLevel(logging.DEBUG if debug_enabled() else logging.WARNING)
+    azure.propagate = False
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)
 
 
 def debug_enabled() -> bool:

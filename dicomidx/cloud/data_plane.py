@@ -70,9 +70,10 @@ class StorageAccess:
         from azure.storage.queue import QueueClient
 
         if self.connection_string:
-            return QueueClient.from_connection_string(
-                self.connection_string, queue, **_CLIENT_OPTIONS
-            )
+            with _malformed_connection_string():
+                return QueueClient.from_connection_string(
+                    self.connection_string, queue, **_CLIENT_OPTIONS
+                )
         return QueueClient(
             f"https://{self.account}.queue.core.windows.net",
             queue,
@@ -84,15 +85,29 @@ class StorageAccess:
         from azure.storage.blob import ContainerClient
 
         if self.connection_string:
-            return ContainerClient.from_connection_string(
-                self.connection_string, file_system, **_CLIENT_OPTIONS
-            )
+            with _malformed_connection_string():
+                return ContainerClient.from_connection_string(
+                    self.connection_string, file_system, **_CLIENT_OPTIONS
+                )
         return ContainerClient(
             f"https://{self.account}.blob.core.windows.net",
             file_system,
             credential=_credential(),
             **_CLIENT_OPTIONS,
         )
+
+
+@contextmanager
+def _malformed_connection_string() -> Iterator[None]:
+    # The SDK's ValueError may quote the string, and with it the key: say it in our words.
+    try:
+        yield
+    except ValueError as error:
+        raise ConfigurationError(
+            "the storage connection string is malformed",
+            hint="it reads like DefaultEndpointsProtocol=https;AccountName=<account>;"
+            "AccountKey=<key>;EndpointSuffix=core.windows.net (from the portal's Access keys)",
+        ) from None
 
 
 _credentials: dict[str, Any] = {}
