@@ -140,6 +140,11 @@ class Settings:
         """How the client request id of the DICOM service's own writes begins."""
         return f"tag:{self.service_host},"
 
+    @cached_property
+    def self_write_tag_folded(self) -> str:
+        """The tag in lower case: the service compares it in any letter case."""
+        return self.self_write_tag_prefix.lower()
+
     @property
     def poison_queue(self) -> str:
         return f"{self.queue}{POISON_SUFFIX}"

@@ -93,24 +93,18 @@ def render(
 
 
 def _write_json(results: Iterable[Result], tally: Callable[[Result], bool]) -> None:
-    # Streamed in chunks of encoded bytes, so that a million events never sit in memory as one
-    # document and the writes do not dominate the run. One event per line, for grep.
+    # Streamed, one event per line (for grep), straight into the binary buffer: a million
+    # events never sit in memory as one document, and no text layer encodes them again.
     sys.stdout.flush()
     out = sys.stdout.buffer
     dumps = orjson.dumps
-    chunk: list[bytes] = []
-    written = False
+    separator = b"[\n  "
     for result in results:
         tally(result)
-        chunk.append(dumps(result.as_json()))
-        if len(chunk) >= 1000:
-            out.write((b",\n  " if written else b"[\n  ") + b",\n  ".join(chunk))
-            written = True
-            chunk.clear()
-    if chunk:
-        out.write((b",\n  " if written else b"[\n  ") + b",\n  ".join(chunk))
-        written = True
-    out.write(b"\n]\n" if written else b"[]\n")
+        out.write(separator)
+        out.write(dumps(result.as_json()))
+        separator = b",\n  "
+    out.write(b"[]\n" if separator.startswith(b"[") else b"\n]\n")
     out.flush()
 
 

@@ -15,6 +15,19 @@ import typer
 
 from dicomidx.cli import options
 from dicomidx.cli.console import OutputFormat, confirm, warn
+from dicomidx.cli.poison_options import (
+    DryRun,
+    ErrorClasses,
+    Hold,
+    Limit,
+    MessageIds,
+    NewerThan,
+    OlderThan,
+    PathGlob,
+    Reasons,
+    Types,
+    Yes,
+)
 from dicomidx.cli.run import ConnectionString
 from dicomidx.settings import Settings
 
@@ -23,57 +36,6 @@ app = typer.Typer(
     no_args_is_help=True,
     rich_markup_mode=None,
 )
-
-_FILTERS = "Filters (all given must hold)"
-
-
-def _filter(*names: str, text: str, **extra: Any) -> Any:
-    return typer.Option(*names, help=text, rich_help_panel=_FILTERS, show_default=False, **extra)
-
-
-Reasons = Annotated[
-    list[str] | None, _filter("--reason", metavar="CODE", text="Failure code or derived reason.")
-]
-ErrorClasses = Annotated[
-    list[str] | None,
-    _filter("--error-class", metavar="CLASS", text="User, Server, or none (no failure record)."),
-]
-Types = Annotated[
-    list[str] | None, _filter("--type", metavar="TYPE", text="Event type, such as BlobCreated.")
-]
-PathGlob = Annotated[
-    str | None, _filter("--path", metavar="GLOB", text="Shell glob over the path ('*' crosses /).")
-]
-OlderThan = Annotated[
-    str | None,
-    _filter(
-        "--older-than", metavar="WHEN", text="Poisoned before: 30m, 2h, 7d, 1h30m, or ISO time."
-    ),
-]
-NewerThan = Annotated[
-    str | None,
-    _filter(
-        "--newer-than", metavar="WHEN", text="Poisoned after: 30m, 2h, 7d, 1h30m, or ISO time."
-    ),
-]
-MessageIds = Annotated[
-    list[str] | None, _filter("--message-id", metavar="ID", text="Poison message id; repeatable.")
-]
-Limit = Annotated[
-    int | None, _filter("--limit", metavar="N", text="At most this many messages.", min=1)
-]
-Hold = Annotated[
-    int | None,
-    typer.Option(
-        "--visibility-timeout",
-        min=1,
-        show_default=False,
-        help="Seconds the read hides each message (the longest a message stays hidden if "
-        "dicomidx dies) [default: from the queue length, at least 30].",
-    ),
-]
-DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; change nothing.")]
-Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")]
 
 
 @app.command("inspect")
@@ -175,6 +137,7 @@ def replay(
     An interruption can leave a message on both queues, never on neither. Messages carrying
     the same event are sent once; their twins are deleted after that send.
     """
+    from dicomidx.cli.poison_report import MoveProgress, render_dry_run, render_summary
     from dicomidx.poison.session import group_twins
 
     settings = options.settings_from(
@@ -191,15 +154,13 @@ def replay(
         session.release(keep=[m for g in groups for m in g.messages])
         total = sum(len(group.messages) for group in groups)
         if dry_run or not groups:
-            return _dry_run("replay", groups, settings, output)
+            return render_dry_run("replay", groups, settings, output)
         if not confirm(f"replay {total} messages to {settings.queue}", yes=yes):
             return 0
 
-        from dicomidx.cli.poison_report import MoveProgress
-
         with MoveProgress("replay", total) as progress:
             counts = session.replay(main, groups, rate=rate, progress=progress)
-    return _summary(counts.as_json(), groups, settings, output)
+    return render_summary(counts.as_json(), groups, settings, output)
 
 
 @app.command("purge")
@@ -226,6 +187,7 @@ def purge(
     config: options.Config = None,
 ) -> int:
     """Delete poison messages for good (their failure records stay in the index)."""
+    from dicomidx.cli.poison_report import MoveProgress, render_dry_run, render_summary
     from dicomidx.poison.session import Group
 
     settings = options.settings_from(
@@ -241,15 +203,13 @@ def purge(
         session.release(keep=chosen)
         groups = [Group(message) for message in chosen]
         if dry_run or not chosen:
-            return _dry_run("purge", groups, settings, output)
+            return render_dry_run("purge", groups, settings, output)
         if not confirm(f"delete {len(chosen)} messages from {settings.poison_queue}", yes=yes):
             return 0
 
-        from dicomidx.cli.poison_report import MoveProgress
-
         with MoveProgress("purge", len(chosen)) as progress:
             counts = session.purge(chosen, progress=progress)
-    return _summary(counts.as_json(), groups, settings, output)
+    return render_summary(counts.as_json(), groups, settings, output)
 
 
 def _selection(
@@ -268,39 +228,3 @@ def _selection(
         reasons=reasons or (), error_classes=error_classes or (), types=types or (), path=path,
         older_than=older_than, newer_than=newer_than, message_ids=message_ids or (), limit=limit,
     )  # fmt: skip
-
-
-def _dry_run(action: str, groups: list[Any], settings: Settings, output: OutputFormat) -> int:
-    """What the command would do: the same summary, counted as if done, and nothing changed."""
-    counts: dict[str, Any] = {"matched": sum(len(group.messages) for group in groups)}
-    if action == "replay":
-        counts["replayed"] = len(groups)
-        counts["deduplicated"] = counts["matched"] - len(groups)
-    else:
-        counts["purged"] = counts["matched"]
-    if output is OutputFormat.TABLE and groups:
-        from dicomidx.cli.poison_report import render_plan
-
-        render_plan(action, groups, queue=settings.poison_queue)
-    return _summary(counts, groups, settings, output, dry_run=True)
-
-
-def _summary(
-    counts: dict[str, Any],
-    groups: list[Any],
-    settings: Settings,
-    output: OutputFormat,
-    *,
-    dry_run: bool = False,
-) -> int:
-    from dicomidx.cli.poison_report import plan_json, render_counts
-
-    summary = {
-        "dry_run": dry_run,
-        "queue": settings.queue,
-        "poison_queue": settings.poison_queue,
-        **counts,
-        "messages": plan_json(groups),
-    }
-    render_counts(summary, output)
-    return 0

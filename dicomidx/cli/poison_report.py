@@ -14,6 +14,7 @@ from dicomidx.cli.console import OutputFormat, note, print_json, stdout
 from dicomidx.cli.console import stderr as stderr_console
 from dicomidx.poison.messages import SERVICE_LOGS, UNRECORDED, PoisonMessage
 from dicomidx.poison.session import Counts, Group
+from dicomidx.settings import Settings
 
 _MESSAGE_COLUMNS = ("message id", "inserted", "dequeues", "type", "path", "detail")
 
@@ -133,3 +134,35 @@ def _cells(message: PoisonMessage) -> tuple[str, ...]:
         message.path or "",
         "see the note" if message.reason == UNRECORDED else message.detail,
     )
+
+
+def render_dry_run(action: str, groups: list[Any], settings: Settings, output: OutputFormat) -> int:
+    """What the command would do: the same summary, counted as if done, and nothing changed."""
+    counts: dict[str, Any] = {"matched": sum(len(group.messages) for group in groups)}
+    if action == "replay":
+        counts["replayed"] = len(groups)
+        counts["deduplicated"] = counts["matched"] - len(groups)
+    else:
+        counts["purged"] = counts["matched"]
+    if output is OutputFormat.TABLE and groups:
+        render_plan(action, groups, queue=settings.poison_queue)
+    return render_summary(counts, groups, settings, output, dry_run=True)
+
+
+def render_summary(
+    counts: dict[str, Any],
+    groups: list[Any],
+    settings: Settings,
+    output: OutputFormat,
+    *,
+    dry_run: bool = False,
+) -> int:
+    summary = {
+        "dry_run": dry_run,
+        "queue": settings.queue,
+        "poison_queue": settings.poison_queue,
+        **counts,
+        "messages": plan_json(groups),
+    }
+    render_counts(summary, output)
+    return 0

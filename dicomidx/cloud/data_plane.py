@@ -102,7 +102,7 @@ def _malformed_connection_string() -> Iterator[None]:
     # The SDK's ValueError may quote the string, and with it the key: say it in our words.
     try:
         yield
-    except ValueError as error:
+    except ValueError:
         raise ConfigurationError(
             "the storage connection string is malformed",
             hint="it reads like DefaultEndpointsProtocol=https;AccountName=<account>;"

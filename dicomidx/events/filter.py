@@ -155,14 +155,12 @@ class AdvancedFilter:
         else:
             items = (value,)
 
-        test = _TESTS[self.operator_type]
-        hit = False
+        test, negated = _TESTS[self.operator_type], self.operator_type in NEGATED_OPERATORS
         for item in items:
             for wanted in self._compiled:
                 if test(item, wanted):
-                    hit = True
-                    break
-        return not hit if self.operator_type in NEGATED_OPERATORS else hit
+                    return not negated
+        return negated
 
     def describe(self) -> str:
         if self.operator_type in NO_VALUE_OPERATORS:
@@ -196,13 +194,15 @@ class EventFilter:
 
     def __post_init__(self) -> None:
         if self.included_event_types is not None:
-            folded = frozenset(t.lower() for t in self.included_event_types)
+            # As given and in lower case: the exact spelling is found without lower().
+            types = self.included_event_types
+            folded = frozenset(types) | frozenset(t.lower() for t in types)
             object.__setattr__(self, "_types_folded", folded)
 
     def check(self, event: StorageEvent) -> Verdict | None:
         """None when Event Grid would deliver the event, else why it would not."""
         folded = self._types_folded
-        if folded is not None and event.type.lower() not in folded:
+        if folded is not None and event.type not in folded and event.type.lower() not in folded:
             return Verdict(
                 Reason.EVENT_TYPE,
                 f"type {event.type!r} is not among includedEventTypes "

@@ -72,7 +72,12 @@ def _message_lines(name: str, stream: BinaryIO) -> Iterator[Located]:
 
 
 def _json_lines(name: str, stream: BinaryIO | Iterable[bytes]) -> Iterator[Located]:
-    for number, line in _numbered_lines(stream):
+    # White space around JSON text is insignificant, so one rstrip() both ends the line and
+    # tells a blank one; message bodies (above) keep every byte but the line end.
+    for number, line in enumerate(stream, start=1):
+        line = line.rstrip()
+        if not line:
+            continue
         value = parse_json(line)
         item = value if isinstance(value, Verdict) else parse_event(value)
         yield Located(f"{name}:{number}", item)

@@ -49,8 +49,8 @@ def accept(event: StorageEvent, settings: Settings) -> Verdict:
         )
 
     request_id = event.client_request_id
-    tag = settings.self_write_tag_prefix
-    if request_id is not None and request_id[: len(tag)].lower() == tag.lower():
+    tag = settings.self_write_tag_folded
+    if request_id is not None and request_id[: len(tag)].lower() == tag:
         return Verdict(
             Reason.SELF_WRITE,
             "data.clientRequestId carries the DICOM service's own tag: the service wrote it",
