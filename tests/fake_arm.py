@@ -23,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from dicomidx.settings import Settings
+
 TOKEN = "fake-arm-token"
 IDENTITY_HEADER = "fake-identity-header"
 TENANT = "72f988bf-0000-0000-0000-000000000000"
@@ -547,3 +549,22 @@ def _delivery_principal(topic: dict[str, Any], identity: dict[str, Any]) -> str:
     if str(identity.get("type")) == "UserAssigned":
         return principal_for(str(identity.get("userAssignedIdentity")))
     return str((topic.get("identity") or {}).get("principalId"))
+
+
+SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
+SETTINGS = Settings(
+    subscription=SUBSCRIPTION,
+    resource_group="imaging-rg",
+    workspace="contosows",
+    dicom_service="dicomsvc",
+    storage_account="contosoimaging",
+    file_system="imaging",
+)
+
+
+def seeded_arm(settings: Settings = SETTINGS) -> FakeArm:
+    """A started fake ARM holding what setup expects to find: the account and the service."""
+    fake = FakeArm(str(settings.subscription)).start()
+    fake.add_storage_account(settings.storage_account_id)
+    fake.add_dicom_service(settings.dicom_service_id, account_id=settings.storage_account_id)
+    return fake

@@ -17,25 +17,12 @@ import pytest
 
 from dicomidx.cli.app import run
 from dicomidx.errors import ExitCode
-from dicomidx.settings import Settings
-from tests.fake_arm import IDENTITY_HEADER, TOKEN, FakeArm
-
-SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
-SETTINGS = Settings(
-    subscription=SUBSCRIPTION,
-    resource_group="imaging-rg",
-    workspace="contosows",
-    dicom_service="dicomsvc",
-    storage_account="contosoimaging",
-    file_system="imaging",
-)
+from tests.fake_arm import IDENTITY_HEADER, SETTINGS, TOKEN, FakeArm, seeded_arm
 
 
 @pytest.fixture
 def arm(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeArm]:
-    fake = FakeArm(SUBSCRIPTION).start()
-    fake.add_storage_account(SETTINGS.storage_account_id)
-    fake.add_dicom_service(SETTINGS.dicom_service_id, account_id=SETTINGS.storage_account_id)
+    fake = seeded_arm()
     monkeypatch.setenv("IDENTITY_ENDPOINT", f"{fake.url}/msi/token")
     monkeypatch.setenv("IDENTITY_HEADER", IDENTITY_HEADER)
     monkeypatch.setenv("DICOMIDX_ARM_ENDPOINT", fake.url)

@@ -11,9 +11,7 @@ from azure.core.credentials import AccessToken
 
 from dicomidx.cloud.arm import ArmSession, WaitPolicy
 from dicomidx.settings import Settings
-from tests.fake_arm import TOKEN, FakeArm
-
-SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
+from tests.fake_arm import SETTINGS, TOKEN, FakeArm, seeded_arm
 
 
 class StaticCredential:
@@ -29,21 +27,12 @@ class StaticCredential:
 
 @pytest.fixture
 def settings() -> Settings:
-    return Settings(
-        subscription=SUBSCRIPTION,
-        resource_group="imaging-rg",
-        workspace="contosows",
-        dicom_service="dicomsvc",
-        storage_account="contosoimaging",
-        file_system="imaging",
-    )
+    return SETTINGS
 
 
 @pytest.fixture
 def arm(settings: Settings) -> Iterator[FakeArm]:
-    fake = FakeArm(SUBSCRIPTION).start()
-    fake.add_storage_account(settings.storage_account_id)
-    fake.add_dicom_service(settings.dicom_service_id, account_id=settings.storage_account_id)
+    fake = seeded_arm(settings)
     yield fake
     fake.stop()
 
