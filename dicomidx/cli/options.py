@@ -13,6 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from dicomidx.cli.console import OutputFormat
+from dicomidx.cloud.clouds import CloudName
 from dicomidx.settings import ENV_VARS, Settings, load_settings
 
 _NAMES = "Names (flag, else environment, else dicomidx.toml)"
@@ -44,6 +45,14 @@ Config = Annotated[
         help="Settings file [default: ./dicomidx.toml when present].",
         rich_help_panel=_NAMES,
         dir_okay=False,
+    ),
+]
+Cloud = Annotated[
+    CloudName,
+    typer.Option(
+        "--cloud",
+        help="Azure cloud: sets the endpoints, sign-in authority and token scope.",
+        rich_help_panel="Azure",
     ),
 ]
 Output = Annotated[

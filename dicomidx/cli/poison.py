@@ -29,6 +29,7 @@ from dicomidx.cli.poison_options import (
     Yes,
 )
 from dicomidx.cli.run import ConnectionString
+from dicomidx.cloud.clouds import CloudName
 from dicomidx.settings import Settings
 
 app = typer.Typer(
@@ -51,6 +52,7 @@ def inspect(
     visibility_timeout: Hold = None,
     output: options.Output = OutputFormat.TABLE,
     connection_string: ConnectionString = None,
+    cloud: options.Cloud = CloudName.PUBLIC,
     queue: options.Queue = None,
     storage_account: options.StorageAccount = None,
     file_system: options.FileSystem = None,
@@ -72,7 +74,8 @@ def inspect(
         reason, error_class, type, path, older_than, newer_than, message_id, limit
     )
 
-    with _session(settings, connection_string, visibility_timeout) as session:
+    access = _access(settings, connection_string, cloud)
+    with _session(settings, access, visibility_timeout) as session:
         messages = selection.apply(session.read())
 
     from dicomidx.cli.poison_report import render_messages
@@ -82,12 +85,12 @@ def inspect(
 
 
 @contextmanager
-def _session(settings: Settings, connection_string: str | None, hold: int | None) -> Iterator[Any]:
+def _session(settings: Settings, access: Any, hold: int | None) -> Iterator[Any]:
     """A poison session on the configured account, with the index's failure records."""
     from dicomidx.index import SqliteIndex
     from dicomidx.poison.session import poison_session
 
-    poison = _access(settings, connection_string).queue_client(settings.poison_queue)
+    poison = access.queue_client(settings.poison_queue)
     store = SqliteIndex(settings.index) if Path(settings.index).is_file() else None
     if store is None:
         warn(f"no index at {settings.index!r}: no failure records to match")
@@ -99,10 +102,11 @@ def _session(settings: Settings, connection_string: str | None, hold: int | None
             store.close()
 
 
-def _access(settings: Settings, connection_string: str | None) -> Any:
+def _access(settings: Settings, connection_string: str | None, cloud: CloudName) -> Any:
+    from dicomidx.cloud.clouds import CLOUDS
     from dicomidx.cloud.data_plane import StorageAccess
 
-    return StorageAccess(connection_string, settings.storage_account)
+    return StorageAccess(connection_string, settings.storage_account, CLOUDS[cloud])
 
 
 @app.command("replay")
@@ -124,6 +128,7 @@ def replay(
     visibility_timeout: Hold = None,
     output: options.Output = OutputFormat.TABLE,
     connection_string: ConnectionString = None,
+    cloud: options.Cloud = CloudName.PUBLIC,
     queue: options.Queue = None,
     storage_account: options.StorageAccount = None,
     file_system: options.FileSystem = None,
@@ -148,8 +153,9 @@ def replay(
         reason, error_class, type, path, older_than, newer_than, message_id, limit
     )
 
-    with _session(settings, connection_string, visibility_timeout) as session:
-        main = session.main_queue(_access(settings, connection_string))
+    access = _access(settings, connection_string, cloud)
+    with _session(settings, access, visibility_timeout) as session:
+        main = session.main_queue(access)
         groups = group_twins(selection.apply(session.read()))
         session.release(keep=[m for g in groups for m in g.messages])
         total = sum(len(group.messages) for group in groups)
@@ -178,6 +184,7 @@ def purge(
     visibility_timeout: Hold = None,
     output: options.Output = OutputFormat.TABLE,
     connection_string: ConnectionString = None,
+    cloud: options.Cloud = CloudName.PUBLIC,
     queue: options.Queue = None,
     storage_account: options.StorageAccount = None,
     file_system: options.FileSystem = None,
@@ -198,7 +205,8 @@ def purge(
         reason, error_class, type, path, older_than, newer_than, message_id, limit
     )
 
-    with _session(settings, connection_string, visibility_timeout) as session:
+    access = _access(settings, connection_string, cloud)
+    with _session(settings, access, visibility_timeout) as session:
         chosen = selection.apply(session.read())
         session.release(keep=chosen)
         groups = [Group(message) for message in chosen]

@@ -14,6 +14,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from dicomidx.cli import options
 from dicomidx.cli.console import OutputFormat, print_json, stderr, stdout, warn
 from dicomidx.cloud.clouds import CloudName
 from dicomidx.provision.desired import RoleScope
@@ -25,14 +26,7 @@ if TYPE_CHECKING:
 
 _AZURE = "Azure"
 
-Cloud = Annotated[
-    CloudName,
-    typer.Option(
-        "--cloud",
-        help="Azure cloud: sets the ARM endpoint, sign-in authority and token scope.",
-        rich_help_panel=_AZURE,
-    ),
-]
+Cloud = options.Cloud
 ArmEndpoint = Annotated[
     str | None,
     typer.Option(

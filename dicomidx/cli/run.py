@@ -17,6 +17,7 @@ from rich.text import Text
 from dicomidx.cli import options
 from dicomidx.cli.console import OutputFormat, print_json, stdout
 from dicomidx.cli.logs import LogFormat, configure_logging, debug_enabled
+from dicomidx.cloud.clouds import CloudName
 
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
 
@@ -35,6 +36,7 @@ ConnectionString = Annotated[
 
 def run(
     connection_string: ConnectionString = None,
+    cloud: options.Cloud = CloudName.PUBLIC,
     concurrency: Annotated[
         int, typer.Option(min=1, max=64, help="Messages handled at once (threads).")
     ] = 8,
@@ -83,13 +85,14 @@ def run(
     settings.require("workspace", "dicom_service", "file_system")
     configure_logging(log_format, level=logging.DEBUG if debug_enabled() else logging.INFO)
 
+    from dicomidx.cloud.clouds import CLOUDS
     from dicomidx.cloud.data_plane import StorageAccess
     from dicomidx.index import SqliteIndex
     from dicomidx.worker.delivery import RetryPolicy
     from dicomidx.worker.loop import LoopOptions
     from dicomidx.worker.runner import run_worker
 
-    access = StorageAccess(connection_string, settings.storage_account)
+    access = StorageAccess(connection_string, settings.storage_account, CLOUDS[cloud])
     loop = LoopOptions(
         concurrency=concurrency,
         visibility_timeout=visibility_timeout,

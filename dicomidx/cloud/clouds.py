@@ -1,4 +1,5 @@
-"""The Azure clouds dicomidx can provision in: ARM endpoint, sign-in authority, token scope.
+"""The Azure clouds dicomidx works in: ARM endpoint, sign-in authority, token scope, and the
+DNS suffix of storage endpoints.
 
 Pure data, no SDK import, so that `--help` stays fast.
 """
@@ -20,6 +21,7 @@ class Cloud:
     name: CloudName
     arm_endpoint: str
     authority: str
+    storage_suffix: str
 
     @property
     def token_scope(self) -> str:
@@ -28,12 +30,21 @@ class Cloud:
 
 CLOUDS = {
     CloudName.PUBLIC: Cloud(
-        CloudName.PUBLIC, "https://management.azure.com", "login.microsoftonline.com"
+        CloudName.PUBLIC,
+        "https://management.azure.com",
+        "login.microsoftonline.com",
+        "core.windows.net",
     ),
     CloudName.CHINA: Cloud(
-        CloudName.CHINA, "https://management.chinacloudapi.cn", "login.chinacloudapi.cn"
+        CloudName.CHINA,
+        "https://management.chinacloudapi.cn",
+        "login.chinacloudapi.cn",
+        "core.chinacloudapi.cn",
     ),
     CloudName.USGOV: Cloud(
-        CloudName.USGOV, "https://management.usgovcloudapi.net", "login.microsoftonline.us"
+        CloudName.USGOV,
+        "https://management.usgovcloudapi.net",
+        "login.microsoftonline.us",
+        "core.usgovcloudapi.net",
     ),
 }

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from dicomidx.cloud.clouds import CLOUDS, Cloud, CloudName
 from dicomidx.errors import (
     AuthenticationError,
     AzureServiceError,
@@ -46,6 +47,7 @@ class StorageAccess:
 
     connection_string: str | None = None
     account: str | None = None
+    cloud: Cloud = CLOUDS[CloudName.PUBLIC]
 
     def __post_init__(self) -> None:
         if not self.connection_string and not self.account:
@@ -64,7 +66,7 @@ class StorageAccess:
             endpoint = _connection_value(self.connection_string, "QueueEndpoint")
             name = _connection_value(self.connection_string, "AccountName")
             return f"account {name or '?'} ({endpoint or 'public endpoints'}, connection string)"
-        return f"account {self.account} (Entra ID)"
+        return f"account {self.account} (Entra ID, {self.cloud.name.value} cloud)"
 
     def queue_client(self, queue: str) -> QueueClient:
         from azure.storage.queue import QueueClient
@@ -75,9 +77,9 @@ class StorageAccess:
                     self.connection_string, queue, **_CLIENT_OPTIONS
                 )
         return QueueClient(
-            f"https://{self.account}.queue.core.windows.net",
+            f"https://{self.account}.queue.{self.cloud.storage_suffix}",
             queue,
-            credential=_credential(),
+            credential=_credential(self.cloud),
             **_CLIENT_OPTIONS,
         )
 
@@ -90,9 +92,9 @@ class StorageAccess:
                     self.connection_string, file_system, **_CLIENT_OPTIONS
                 )
         return ContainerClient(
-            f"https://{self.account}.blob.core.windows.net",
+            f"https://{self.account}.blob.{self.cloud.storage_suffix}",
             file_system,
-            credential=_credential(),
+            credential=_credential(self.cloud),
             **_CLIENT_OPTIONS,
         )
 
@@ -113,13 +115,13 @@ def _malformed_connection_string() -> Iterator[None]:
 _credentials: dict[str, Any] = {}
 
 
-def _credential() -> Any:
-    """One DefaultAzureCredential per process: it caches tokens."""
-    if "default" not in _credentials:
+def _credential(cloud: Cloud) -> Any:
+    """One DefaultAzureCredential per cloud and process: it caches tokens."""
+    if cloud.authority not in _credentials:
         from azure.identity import DefaultAzureCredential
 
-        _credentials["default"] = DefaultAzureCredential()
-    return _credentials["default"]
+        _credentials[cloud.authority] = DefaultAzureCredential(authority=cloud.authority)
+    return _credentials[cloud.authority]
 
 
 def error_code(error: BaseException) -> str | None:
