@@ -1,7 +1,7 @@
 """Where output goes: data to stdout, progress and diagnostics to stderr.
 
 User data (paths, subjects, details) is never parsed as rich markup: tables receive `Text`
-cells and plain strings go through `plain()`.
+cells, and messages are printed with `markup=False` or as `Text`.
 """
 
 from __future__ import annotations
@@ -30,10 +30,6 @@ def print_json(value: Any) -> None:
     """Machine output: plain JSON on stdout, no colour, no wrapping."""
     sys.stdout.write(json.dumps(value, indent=2, ensure_ascii=False, default=str))
     sys.stdout.write("\n")
-
-
-def plain(value: object) -> Text:
-    return Text(str(value))
 
 
 def warn(message: str) -> None:
